@@ -1,0 +1,1 @@
+"""Code generator of marianne-sdk: schema/marianne.openrpc.json → src/marianne_sdk/_generated/."""

@@ -1,0 +1,139 @@
+"""The msgspec models of ``components.schemas``, rendered by datamodel-code-generator.
+
+datamodel-code-generator takes JSON Schema, not OpenRPC, so the components are
+handed to it as the ``$defs`` of a JSON Schema document. Its output is then
+corrected where it gets our profile wrong, and nowhere else:
+
+* a non-required field that has a ``default`` is still typed ``T | UnsetType``:
+  the ``UnsetType`` is dropped, the default is what an absent value means;
+* the root of the input document becomes a useless ``Model = Any`` alias;
+* ``x-shapes`` (results of several shapes) has no equivalent: each such struct
+  gets a ``shape`` property;
+* there is no ``__all__``, which the package's re-export needs.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from .schema import SCHEMA_REF_PREFIX
+
+BASE_CLASS = "marianne_sdk._struct.WireStruct"
+
+DATAMODEL_CODEGEN_FLAGS = (
+    "--input-file-type=jsonschema",
+    "--output-model-type=msgspec.Struct",
+    "--target-python-version=3.11",
+    "--use-standard-primitive-types",
+    "--output-datetime-class=datetime",
+    "--keyword-only",
+    "--use-title-as-name",
+    "--use-schema-description",
+    "--use-field-description",
+    "--disable-timestamp",
+    "--formatters=builtin",
+    f"--base-class={BASE_CLASS}",
+)
+
+
+def render_models(document: dict[str, Any]) -> str:
+    """The source of ``models.py`` (unformatted, without the file header)."""
+    components: dict[str, Any] = document["components"]["schemas"]
+    source = _run_datamodel_codegen(components)
+    return _correct(source, components)
+
+
+def _run_datamodel_codegen(components: dict[str, Any]) -> str:
+    as_json_schema = {
+        "$schema": "http://json-schema.org/draft-07/schema#",
+        "$defs": json.loads(json.dumps(components).replace(f'"{SCHEMA_REF_PREFIX}', '"#/$defs/')),
+    }
+    with tempfile.TemporaryDirectory() as workdir:
+        schema_path = Path(workdir, "components.json")
+        schema_path.write_text(json.dumps(as_json_schema, indent=2, sort_keys=True))
+        completed = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "datamodel_code_generator",
+                f"--input={schema_path}",
+                *DATAMODEL_CODEGEN_FLAGS,
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=workdir,
+        )
+    if completed.returncode != 0:
+        raise RuntimeError(f"datamodel-codegen failed:\n{completed.stderr}")
+    return completed.stdout
+
+
+def _correct(source: str, components: dict[str, Any]) -> str:
+    lines = source.splitlines()
+    module = ast.parse(source)
+    insertions: dict[int, list[str]] = {}
+    classes: list[str] = []
+    aliases: list[str] = []
+    for node in module.body:
+        if isinstance(node, ast.ClassDef):
+            classes.append(node.name)
+            schema = components.get(node.name, {})
+            _drop_unset_from_defaulted_fields(node, schema, lines)
+            if "x-shapes" in schema:
+                insertions[_end_line(node)] = _shape_property(schema["x-shapes"])
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            if node.target.id == "Model":
+                for index in range(node.lineno - 1, _end_line(node)):
+                    lines[index] = ""
+            else:
+                aliases.append(node.target.id)
+    corrected: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        corrected.append(line)
+        corrected.extend(insertions.get(number, []))
+    exported = ", ".join(f'"{name}"' for name in sorted(classes + aliases))
+    corrected += ["", f"__all__ = [{exported}]", ""]
+    return "\n".join(corrected).replace(
+        "from __future__ import annotations",
+        "from __future__ import annotations\n\nfrom typing import Literal",
+        1,
+    )
+
+
+def _end_line(node: ast.stmt) -> int:
+    assert node.end_lineno is not None
+    return node.end_lineno
+
+
+def _drop_unset_from_defaulted_fields(
+    node: ast.ClassDef, schema: dict[str, Any], lines: list[str]
+) -> None:
+    properties = schema.get("properties", {})
+    for statement in node.body:
+        if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
+            continue
+        wire_name = statement.target.id.removesuffix("_")
+        if "default" in properties.get(wire_name, {}):
+            for index in range(statement.lineno - 1, _end_line(statement)):
+                lines[index] = lines[index].replace(" | UnsetType", "")
+
+
+def _shape_property(shapes: list[dict[str, Any]]) -> list[str]:
+    names = ", ".join(f'"{shape["name"]}"' for shape in shapes)
+    described = "; ".join(
+        f"``{shape['name']}``: {shape.get('description', '').rstrip('.')}" for shape in shapes
+    )
+    body = ["", "    @property", f"    def shape(self) -> Literal[{names}]:"]
+    body.append(f'        """Which shape the conductor sent. {described}."""')
+    for shape in shapes[:-1]:
+        body.append(f"        if self.{shape['when-present']} is not UNSET:")
+        body.append(f'            return "{shape["name"]}"')
+    body.append(f'        return "{shapes[-1]["name"]}"')
+    return body
