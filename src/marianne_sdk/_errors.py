@@ -102,3 +102,18 @@ class ConnectionLostError(DaemonError):
     def __init__(self, message: str, *, possibly_executed: bool, **kwargs: Any) -> None:
         super().__init__(message, **kwargs)
         self.possibly_executed = possibly_executed
+
+
+class UntrustedDaemonError(DaemonNotRunningError):
+    """The socket is served by a process of a user that is not trusted.
+
+    Anyone can create a socket in ``/tmp``, so the SDK checks who is listening
+    before sending anything. ``uid``, ``pid`` and ``path`` say whose socket it
+    is and where.
+    """
+
+    def __init__(self, message: str, *, uid: int, pid: int, path: str) -> None:
+        super().__init__(message)
+        self.uid = uid
+        self.pid = pid
+        self.path = path

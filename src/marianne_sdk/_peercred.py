@@ -1,0 +1,66 @@
+"""Who is listening on the socket.
+
+``/tmp`` is writable by everyone, so anyone can create a socket where the SDK
+looks for the conductor and collect what is sent to it (job configs, paths).
+The conductor itself checks nothing, so the client checks the listener: on
+Linux the kernel reports the peer's credentials (``SO_PEERCRED``), and a peer
+whose uid is not trusted is refused before the first byte is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import struct
+import sys
+from collections.abc import Collection
+
+from ._errors import UntrustedDaemonError
+
+logger = logging.getLogger("marianne_sdk")
+
+DEFAULT_TRUSTED_UIDS: frozenset[int] = (
+    frozenset({os.getuid(), 0}) if hasattr(os, "getuid") else frozenset()
+)
+"""This process's uid when the SDK was imported, and root."""
+
+# struct ucred: pid, uid, gid.
+_UCRED = struct.Struct("3i")
+
+
+def check_peer(
+    sock: socket.socket, path: str | os.PathLike[str], trusted_uids: Collection[int] | None
+) -> None:
+    """Raise :class:`UntrustedDaemonError` unless ``sock``'s peer runs as a trusted uid.
+
+    ``trusted_uids=None`` turns the check off. Only Linux reports peer
+    credentials this way; elsewhere the check is skipped.
+    """
+    if trusted_uids is None:
+        return
+    if sys.platform != "linux":
+        logger.debug("peer credentials are not checked on %s", sys.platform)
+        return
+    pid, uid, _gid = _UCRED.unpack(
+        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
+    )
+    if uid in trusted_uids:
+        return
+    trusted = ", ".join(str(trusted_uid) for trusted_uid in sorted(trusted_uids)) or "none"
+    raise UntrustedDaemonError(
+        f"refusing the daemon on {os.fspath(path)}: it runs as {_describe_user(uid)} "
+        f"(pid {pid}), which is not a trusted uid ({trusted})",
+        uid=uid,
+        pid=pid,
+        path=os.fspath(path),
+    )
+
+
+def _describe_user(uid: int) -> str:
+    import pwd  # POSIX only; imported here because only Linux gets this far
+
+    try:
+        return f"uid {uid} ({pwd.getpwuid(uid).pw_name})"
+    except KeyError:
+        return f"uid {uid}"

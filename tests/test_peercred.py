@@ -1,0 +1,70 @@
+"""The peer check: a socket served by an untrusted uid is refused before anything is sent."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from collections.abc import Iterator
+
+import pytest
+
+from marianne_sdk._errors import DaemonNotRunningError, UntrustedDaemonError
+from marianne_sdk._peercred import DEFAULT_TRUSTED_UIDS, check_peer
+
+linux_only = pytest.mark.skipif(sys.platform != "linux", reason="SO_PEERCRED is Linux-only")
+NOT_US = os.getuid() + 12345
+
+
+@pytest.fixture
+def connected() -> Iterator[socket.socket]:
+    ours, theirs = socket.socketpair(socket.AF_UNIX)
+    with ours, theirs:
+        yield ours
+
+
+def test_default_trusts_us_and_root() -> None:
+    assert frozenset({os.getuid(), 0}) == DEFAULT_TRUSTED_UIDS
+
+
+@linux_only
+def test_accepts_a_peer_of_our_own(connected: socket.socket) -> None:
+    check_peer(connected, "/tmp/x.sock", DEFAULT_TRUSTED_UIDS)
+
+
+@linux_only
+def test_refuses_a_peer_whose_uid_is_not_trusted(connected: socket.socket) -> None:
+    with pytest.raises(UntrustedDaemonError) as caught:
+        check_peer(connected, "/tmp/someone.sock", {NOT_US})
+    error = caught.value
+    assert isinstance(error, DaemonNotRunningError)
+    assert (error.uid, error.pid, error.path) == (os.getuid(), os.getpid(), "/tmp/someone.sock")
+    assert f"uid {os.getuid()}" in str(error)
+    assert "/tmp/someone.sock" in str(error)
+    assert f"pid {os.getpid()}" in str(error)
+    assert str(NOT_US) in str(error)
+
+
+@linux_only
+def test_message_names_the_user_when_known(connected: socket.socket) -> None:
+    import pwd
+
+    name = pwd.getpwuid(os.getuid()).pw_name
+    with pytest.raises(UntrustedDaemonError, match=rf"uid {os.getuid()} \({name}\)"):
+        check_peer(connected, "/tmp/someone.sock", set())
+
+
+def test_none_turns_the_check_off() -> None:
+    # A closed socket would fail any read: with the check off nothing is read.
+    closed = socket.socket(socket.AF_UNIX)
+    closed.close()
+    check_peer(closed, "/tmp/x.sock", None)
+
+
+def test_skipped_off_linux(
+    connected: socket.socket, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(sys, "platform", "darwin")
+    with caplog.at_level("DEBUG", logger="marianne_sdk"):
+        check_peer(connected, "/tmp/x.sock", {NOT_US})
+    assert "not checked on darwin" in caplog.text
