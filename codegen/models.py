@@ -4,8 +4,9 @@ datamodel-code-generator takes JSON Schema, not OpenRPC, so the components are
 handed to it as the ``$defs`` of a JSON Schema document. Its output is then
 corrected where it gets our profile wrong, and nowhere else:
 
-* a non-required field that has a ``default`` is still typed ``T | UnsetType``:
-  the ``UnsetType`` is dropped, the default is what an absent value means;
+* a non-required field that has a ``default`` is still typed ``T | UnsetType``,
+  and a ``null`` default is written ``UNSET``: the field gets the schema's
+  type and default, which is what an absent value means;
 * the root of the input document becomes a useless ``Model = Any`` alias;
 * ``x-shapes`` (results of several shapes) has no equivalent: each such struct
   gets a ``shape`` property;
@@ -35,7 +36,6 @@ DATAMODEL_CODEGEN_FLAGS = (
     "--keyword-only",
     "--use-title-as-name",
     "--use-schema-description",
-    "--use-field-description",
     "--disable-timestamp",
     "--formatters=builtin",
     f"--base-class={BASE_CLASS}",
@@ -85,7 +85,7 @@ def _correct(source: str, components: dict[str, Any]) -> str:
         if isinstance(node, ast.ClassDef):
             classes.append(node.name)
             schema = components.get(node.name, {})
-            _drop_unset_from_defaulted_fields(node, schema, lines)
+            _apply_schema_defaults(node, schema, lines)
             if "x-shapes" in schema:
                 insertions[_end_line(node)] = _shape_property(schema["x-shapes"])
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
@@ -112,17 +112,20 @@ def _end_line(node: ast.stmt) -> int:
     return node.end_lineno
 
 
-def _drop_unset_from_defaulted_fields(
-    node: ast.ClassDef, schema: dict[str, Any], lines: list[str]
-) -> None:
+def _apply_schema_defaults(node: ast.ClassDef, schema: dict[str, Any], lines: list[str]) -> None:
     properties = schema.get("properties", {})
     for statement in node.body:
         if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
             continue
         wire_name = statement.target.id.removesuffix("_")
-        if "default" in properties.get(wire_name, {}):
-            for index in range(statement.lineno - 1, _end_line(statement)):
-                lines[index] = lines[index].replace(" | UnsetType", "")
+        if "default" not in properties.get(wire_name, {}):
+            continue
+        last = _end_line(statement) - 1
+        for index in range(statement.lineno - 1, last + 1):
+            lines[index] = lines[index].replace(" | UnsetType", "")
+        default = repr(properties[wire_name]["default"])
+        if lines[last].endswith("= UNSET"):
+            lines[last] = lines[last].removesuffix("UNSET") + default
 
 
 def _shape_property(shapes: list[dict[str, Any]]) -> list[str]:
