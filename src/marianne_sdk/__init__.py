@@ -1,5 +1,12 @@
-"""Typed Python SDK for the Marianne conductor."""
+"""Typed Python SDK for the Marianne conductor.
 
+:class:`DaemonClient` is the asynchronous client (asyncio or trio); the
+blocking one is :class:`marianne_sdk.sync.DaemonClient`, and a fake conductor
+for tests is :class:`marianne_sdk.testing.FakeDaemon`. The result models and
+the known values of open enumerations are importable from here.
+"""
+
+from ._client import DaemonClient
 from ._errors import (
     ConnectionLostError,
     DaemonAlreadyRunningError,
@@ -15,21 +22,27 @@ from ._errors import (
     ProtocolError,
     RequestTooLargeError,
     ResourceExhaustedError,
+    UntrustedDaemonError,
 )
+from ._generated import enums as _enums
+from ._generated import models as _models
 from ._generated.enums import *  # noqa: F403
 from ._generated.models import *  # noqa: F403
 from ._generated.registry import METHODS
+from ._invoke import EventStream
 from ._method import MethodInfo
 
 __all__ = [
     "METHODS",
     "ConnectionLostError",
     "DaemonAlreadyRunningError",
+    "DaemonClient",
     "DaemonError",
     "DaemonInternalError",
     "DaemonNotRunningError",
     "DaemonParseError",
     "DaemonShuttingDownError",
+    "EventStream",
     "InvalidParamsError",
     "InvalidRequestError",
     "JobSubmissionError",
@@ -38,4 +51,7 @@ __all__ = [
     "ProtocolError",
     "RequestTooLargeError",
     "ResourceExhaustedError",
+    "UntrustedDaemonError",
 ]
+__all__ += _models.__all__
+__all__ += _enums.__all__

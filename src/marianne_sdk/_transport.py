@@ -1,0 +1,224 @@
+"""Bytes and framing: one conductor connection carrying NDJSON lines.
+
+The conductor reads and writes one JSON object per line and refuses lines of
+16 MiB or more (protocol §1.3), so the limit here is hard in both directions:
+anyio's ``max_bytes`` is only checked between reads and would let a longer
+line through.
+
+Reads and writes go straight to the non-blocking socket, waiting with
+``anyio.wait_readable``/``wait_writable``: on asyncio, anyio's Unix socket
+stream wakes its reader with ``Future.set_result``, which raises
+``InvalidStateError`` inside the event loop when the read was cancelled just as
+data arrived (anyio 4.16), and cancelled reads are routine here. It also saves
+a checkpoint per operation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import Collection
+from typing import Any
+
+import anyio
+import msgspec
+from anyio.abc import SocketAttribute, SocketStream
+
+from ._errors import DaemonNotRunningError, ProtocolError, RequestTooLargeError
+from ._peercred import check_peer
+
+MAX_LINE_BYTES = 16_777_216
+"""The conductor's line limit, newline included: longer lines are not processed."""
+
+_MAX_CONTENT = MAX_LINE_BYTES - 1
+_RECEIVE_SIZE = 65_536
+_PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_DONTWAIT
+
+HANDSHAKE = b"\n"
+"""A blank line: the conductor answers it with a -32700 error (``id`` null) and runs nothing."""
+
+
+class Disconnected(Exception):
+    """The peer closed or reset the connection; no partial line was pending."""
+
+
+async def receive_some(sock: socket.socket) -> bytes:
+    """The bytes ``sock`` has, waiting for some if there are none; ``b""`` at EOF."""
+    while True:
+        try:
+            return sock.recv(_RECEIVE_SIZE)
+        except BlockingIOError:
+            await anyio.wait_readable(sock)
+
+
+async def send_all(sock: socket.socket, data: bytes) -> None:
+    """Write all of ``data`` to ``sock``, waiting whenever its buffer is full.
+
+    If cancelled, any part of ``data`` may have been written.
+    """
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view) :]
+        except BlockingIOError:
+            await anyio.wait_writable(sock)
+
+
+class _HandshakeReply(msgspec.Struct):
+    id: None
+    error: dict[str, Any]
+
+
+_handshake_decoder = msgspec.json.Decoder(_HandshakeReply)
+
+
+def frame(payload: bytes) -> bytes:
+    """``payload`` as a line, or :class:`RequestTooLargeError` if the conductor would drop it."""
+    if len(payload) > _MAX_CONTENT:
+        raise RequestTooLargeError(
+            f"request of {len(payload)} bytes exceeds the conductor's line limit "
+            f"of {_MAX_CONTENT} bytes; it was not sent"
+        )
+    return payload + b"\n"
+
+
+class Connection:
+    """One Unix socket connection to the conductor, read line by line.
+
+    Use :meth:`open`; every I/O failure surfaces as :class:`Disconnected` or
+    :class:`ProtocolError`, after which the connection must be closed.
+    """
+
+    __slots__ = ("_buffer", "_closed", "_sock", "_stream")
+
+    def __init__(self, stream: SocketStream) -> None:
+        self._stream = stream
+        # Cached once: looking the raw socket up through ``extra()`` costs more
+        # than the peek it is used for.
+        self._sock: socket.socket = stream.extra(SocketAttribute.raw_socket)
+        self._buffer = bytearray()
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: str, trusted_uids: Collection[int] | None) -> Connection:
+        """Connect to the socket at ``path`` if it is served by one of ``trusted_uids``.
+
+        Raises :class:`DaemonNotRunningError` (or its subclass
+        :class:`UntrustedDaemonError`) when that is impossible.
+        """
+        try:
+            stream = await anyio.connect_unix(path)
+        except FileNotFoundError as exc:
+            raise DaemonNotRunningError(f"no conductor socket at {path}") from exc
+        except ConnectionRefusedError as exc:
+            raise DaemonNotRunningError(
+                f"conductor socket {path} refuses connections (stale socket file?)"
+            ) from exc
+        except PermissionError as exc:
+            raise DaemonNotRunningError(f"not permitted to connect to {path}") from exc
+        except OSError as exc:
+            raise DaemonNotRunningError(f"cannot connect to {path}: {exc}") from exc
+        connection = cls(stream)
+        try:
+            check_peer(connection._sock, path, trusted_uids)
+        except BaseException:
+            await connection.aclose()
+            raise
+        return connection
+
+    async def send_line(self, line: bytes) -> None:
+        """Write ``line`` (already framed by :func:`frame`, or :data:`HANDSHAKE`)."""
+        try:
+            await send_all(self._sock, line)
+        except (anyio.ClosedResourceError, OSError) as exc:
+            raise Disconnected(str(exc)) from exc
+
+    async def receive_line(self) -> bytes:
+        """The next line without its newline.
+
+        Cancelling this loses nothing: bytes already read stay buffered.
+        """
+        buffer = self._buffer
+        if not buffer:
+            # The usual case: the whole answer arrives in one read.
+            chunk = await self._receive()
+            end = chunk.find(b"\n")
+            if end == len(chunk) - 1 and end <= _MAX_CONTENT:
+                return chunk[:end]
+            buffer += chunk
+        searched = 0
+        while True:
+            end = buffer.find(b"\n", searched)
+            if end >= 0:
+                if end > _MAX_CONTENT:
+                    break
+                line = bytes(buffer[:end])
+                del buffer[: end + 1]
+                return line
+            if len(buffer) > _MAX_CONTENT:
+                break
+            searched = len(buffer)
+            buffer += await self._receive()
+        raise ProtocolError(f"received a line longer than the limit of {_MAX_CONTENT} bytes")
+
+    async def _receive(self) -> bytes:
+        try:
+            chunk = await receive_some(self._sock)
+        except (anyio.ClosedResourceError, OSError) as exc:
+            raise Disconnected(str(exc)) from exc
+        if chunk:
+            return chunk
+        if self._buffer:
+            raise ProtocolError(
+                f"connection closed in the middle of a line ({len(self._buffer)} bytes)"
+            )
+        raise Disconnected("connection closed by the conductor")
+
+    async def handshake_reply(self) -> None:
+        """Read the answer to :data:`HANDSHAKE`; anything else is a :class:`ProtocolError`."""
+        line = await self.receive_line()
+        try:
+            _handshake_decoder.decode(line)
+        except msgspec.DecodeError:
+            raise ProtocolError(
+                f"unexpected answer to the connection handshake: {line[:200]!r}"
+            ) from None
+
+    def is_reusable(self) -> bool:
+        """Whether an idle connection can carry a request: open, nothing unread, no EOF.
+
+        Never blocks: it peeks at the socket without reading.
+        """
+        if self._closed or self._buffer:
+            return False
+        try:
+            self._sock.recv(1, _PEEK_FLAGS)
+        except BlockingIOError:
+            return True
+        except OSError:
+            return False
+        # Either EOF (b"") or bytes nobody asked for: both end the connection's use.
+        return False
+
+    def close_unused(self) -> None:
+        """Close the socket at once, bypassing the event loop.
+
+        Only for finalizers, where nothing can be awaited: safe because no task
+        can be using a connection whose owner is being collected.
+        """
+        self._closed = True
+        self._sock.close()
+
+    async def aclose(self) -> None:
+        """Close the connection. Idempotent; never raises.
+
+        Shielded so that the socket is closed even by a task being cancelled;
+        the cancellation is delivered at the caller's next checkpoint.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        # Wakes a task waiting to read or write (ClosedResourceError) before the fd goes.
+        anyio.notify_closing(self._sock)
+        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
+            await self._stream.aclose()

@@ -1,0 +1,206 @@
+"""The pool: reuse, expiry, the reaper, stale connections, and serving above the conductor's cap."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import anyio
+import pytest
+from tests.support import LogWatch
+
+from marianne_sdk import DaemonClient, DaemonError, DaemonNotRunningError
+from marianne_sdk._pool import Pool
+from marianne_sdk.testing import FakeDaemon, Fault
+
+pytestmark = pytest.mark.anyio
+
+
+def make_pool(path: str | Path, *, size: int = 4, max_idle: float = 10.0) -> Pool:
+    return Pool(
+        str(path), size=size, max_idle_seconds=max_idle, connect_timeout=5.0, trusted_uids=None
+    )
+
+
+async def test_sequential_calls_share_one_connection(
+    fake: FakeDaemon, client: DaemonClient
+) -> None:
+    for _ in range(20):
+        await client.call("daemon.health")
+    assert fake.accepted_connections == 1
+    assert fake.count("daemon.health") == 20
+
+
+async def test_idle_connections_are_reused_last_in_first_out(fake: FakeDaemon) -> None:
+    pool = make_pool(fake.socket_path)
+    first = await pool.acquire()
+    second = await pool.acquire()
+    await pool.release(first, reusable=True)
+    await pool.release(second, reusable=True)
+    assert await pool.acquire() is second
+    assert await pool.acquire() is first
+    assert fake.accepted_connections == 2
+    await pool.release(first, reusable=True)
+    await pool.release(second, reusable=True)
+    await pool.aclose()
+    with anyio.fail_after(5):
+        await fake.wait_for(lambda: fake.open_connections == 0)
+
+
+async def test_an_unusable_connection_is_closed_not_pooled(fake: FakeDaemon) -> None:
+    pool = make_pool(fake.socket_path)
+    connection = await pool.acquire()
+    await pool.release(connection, reusable=False)
+    assert pool.live_connections == 0
+    assert pool.free_permits == 4
+    with anyio.fail_after(5):
+        await fake.wait_for(lambda: fake.open_connections == 0)
+    assert await pool.acquire() is not connection
+
+
+async def test_expired_connections_are_replaced_at_checkout_without_a_reaper(
+    fake: FakeDaemon,
+) -> None:
+    pool = make_pool(fake.socket_path, max_idle=0.05)
+    connection = await pool.acquire()
+    await pool.release(connection, reusable=True)
+    await anyio.sleep(0.1)  # the idle time under test, not a synchronisation
+    replacement = await pool.acquire()
+    assert replacement is not connection
+    assert fake.accepted_connections == 2
+    with anyio.fail_after(5):
+        await fake.wait_for(lambda: fake.open_connections == 1)
+    await pool.release(replacement, reusable=True)
+    await pool.aclose()
+
+
+async def test_the_reaper_leaves_an_idle_client_holding_no_connection(fake: FakeDaemon) -> None:
+    async with DaemonClient(fake.socket_path, max_idle_seconds=0.1) as client:
+        await anyio.wait_all_tasks_blocked()
+        async with anyio.create_task_group() as task_group:
+            for _ in range(3):
+                task_group.start_soon(client.call, "daemon.health")
+        assert fake.open_connections == 3
+        with anyio.fail_after(5):
+            await fake.wait_for(lambda: fake.open_connections == 0)
+        assert client._pool.live_connections == 0
+        assert await client.call("daemon.status")
+        assert fake.accepted_connections == 4
+
+
+async def test_a_restarted_daemon_is_reached_without_writing_on_the_stale_connection(
+    socket_path: Path,
+) -> None:
+    async with DaemonClient(socket_path) as client:
+        async with FakeDaemon(socket_path) as first:
+            await client.call("job.submit", {"config_path": "/scores/one.yaml"})
+        async with FakeDaemon(socket_path) as second:
+            # job.submit is never sent twice: had anything been written on the
+            # dead connection, this would raise ConnectionLostError.
+            result = await client.call("job.submit", {"config_path": "/scores/two.yaml"})
+            assert result["status"] == "accepted"
+            assert second.count("job.submit") == 1
+        assert first.count("job.submit") == 1
+
+
+async def test_64_calls_complete_promptly_on_a_daemon_serving_two_connections(
+    socket_path: Path,
+) -> None:
+    async with (
+        FakeDaemon(socket_path, max_served_connections=2) as fake,
+        DaemonClient(socket_path, timeout=30.0, pool_size=4) as client,
+    ):
+        results: list[object] = []
+
+        async def one_call() -> None:
+            results.append(await client.call("daemon.health"))
+
+        started = time.monotonic()
+        async with anyio.create_task_group() as task_group:
+            for _ in range(64):
+                task_group.start_soon(one_call)
+        elapsed = time.monotonic() - started
+        assert len(results) == 64
+        assert elapsed < 5.0, f"took {elapsed:.2f} s: some call waited for a timeout"
+        assert fake.count("daemon.health") == 64
+        assert client._pool.capacity == 2, "the pool learnt the conductor serves two"
+        assert client._pool.live_connections == 2
+
+
+async def test_full_capacity_returns_once_the_pool_has_no_live_connection(
+    socket_path: Path, sdk_log: LogWatch
+) -> None:
+    async with FakeDaemon(socket_path, max_served_connections=1) as fake:
+        pool = make_pool(socket_path, size=3)
+        served = await pool.acquire()
+        waiter_got: list[object] = []
+
+        async def second_caller() -> None:
+            waiter_got.append(await pool.acquire())
+
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(second_caller)
+            with anyio.fail_after(5):
+                await sdk_log.wait_for("pool capacity 1")
+            assert pool.capacity == 1
+            assert waiter_got == [], "the second caller waits for the served connection"
+            await pool.release(served, reusable=True)
+        assert waiter_got == [served]
+        await pool.release(served, reusable=False)
+        assert pool.live_connections == 0
+        assert pool.capacity == 3
+        assert pool.free_permits == 3
+        assert "no live connections: pool capacity back to 3" in sdk_log.messages
+        await pool.aclose()
+        with anyio.fail_after(5):
+            await fake.wait_for(lambda: fake.open_connections == 0)
+
+
+async def test_an_unserved_connection_fails_after_connect_timeout(socket_path: Path) -> None:
+    async with (
+        FakeDaemon(socket_path, max_served_connections=1),
+        DaemonClient(socket_path) as holder,
+        DaemonClient(socket_path, connect_timeout=0.3, timeout=30.0) as blocked,
+    ):
+        await holder.call("daemon.health")  # its idle connection takes the only slot
+        started = time.monotonic()
+        with pytest.raises(DaemonNotRunningError, match="did not serve"):
+            await blocked.call("daemon.health")
+        assert 0.25 < time.monotonic() - started < 3.0
+        assert blocked._pool.free_permits == 4
+
+
+async def test_the_call_deadline_bounds_waiting_to_be_served(socket_path: Path) -> None:
+    async with (
+        FakeDaemon(socket_path, max_served_connections=1),
+        DaemonClient(socket_path) as holder,
+        DaemonClient(socket_path, connect_timeout=30.0) as blocked,
+    ):
+        await holder.call("daemon.health")
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"daemon\.status \(id 1\).*0\.3 s"):
+            await blocked.call("daemon.status", timeout=0.3)
+        assert time.monotonic() - started < 3.0
+        assert blocked._pool.free_permits == 4
+
+
+async def test_waiting_for_a_slot_is_bounded_and_leaks_nothing(fake: FakeDaemon) -> None:
+    fake.inject(Fault.DELAY, "job.list", delay=0.5)
+    async with DaemonClient(fake.socket_path, pool_size=1) as client:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(client.call, "job.list")
+            await fake.wait_for(lambda: fake.count("job.list") == 1)
+            with pytest.raises(TimeoutError):
+                await client.call("daemon.health", timeout=0.05)
+        assert client._pool.free_permits == 1
+        assert await client.call("daemon.health")
+    assert fake.count("daemon.health") == 1
+
+
+async def test_a_closed_pool_refuses_calls(fake: FakeDaemon) -> None:
+    pool = make_pool(fake.socket_path)
+    await pool.aclose()
+    with pytest.raises(DaemonError, match="closed"):
+        await pool.acquire()
+    with pytest.raises(DaemonError, match="closed"):
+        await pool.open_dedicated()

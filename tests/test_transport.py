@@ -1,0 +1,236 @@
+"""The transport: framing, the hard line limit, EOF handling and the reuse check, on raw sockets."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import anyio
+import pytest
+
+from marianne_sdk import DaemonNotRunningError, ProtocolError, RequestTooLargeError
+from marianne_sdk._transport import (
+    MAX_LINE_BYTES,
+    Connection,
+    Disconnected,
+    frame,
+    receive_some,
+    send_all,
+)
+
+pytestmark = pytest.mark.anyio
+
+Script = Callable[[socket.socket], Awaitable[None]]
+
+
+@asynccontextmanager
+async def raw_server(path: Path, script: Script) -> AsyncIterator[anyio.Event]:
+    """A server running ``script`` on each connection; the event is set when a script ends."""
+    finished = anyio.Event()
+
+    async def handle(sock: socket.socket) -> None:
+        with sock, contextlib.suppress(OSError):  # the client may hang up mid-script
+            await script(sock)
+        finished.set()
+
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        listener.listen()
+        listener.setblocking(False)
+        async with anyio.create_task_group() as task_group:
+
+            async def accept() -> None:
+                while True:
+                    await anyio.wait_readable(listener)
+                    sock, _ = listener.accept()
+                    sock.setblocking(False)
+                    task_group.start_soon(handle, sock)
+
+            task_group.start_soon(accept)
+            yield finished
+            task_group.cancel_scope.cancel()
+
+
+async def connect(path: Path) -> Connection:
+    return await Connection.open(str(path), None)
+
+
+def test_frame_accepts_the_longest_line_the_conductor_processes() -> None:
+    payload = b"x" * (MAX_LINE_BYTES - 1)
+    line = frame(payload)
+    assert len(line) == MAX_LINE_BYTES
+    assert line.endswith(b"\n")
+
+
+def test_frame_refuses_a_line_the_conductor_would_drop() -> None:
+    with pytest.raises(RequestTooLargeError, match="not sent"):
+        frame(b"x" * MAX_LINE_BYTES)
+
+
+async def test_lines_split_and_joined_across_reads(socket_path: Path) -> None:
+    async def script(sock: socket.socket) -> None:
+        await send_all(sock, b'{"a":1}\n{"b"')
+        await anyio.sleep(0.01)
+        await send_all(sock, b":2}\n\n")
+        await receive_some(sock)
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        assert await connection.receive_line() == b'{"a":1}'
+        assert await connection.receive_line() == b'{"b":2}'
+        assert await connection.receive_line() == b""
+        await connection.aclose()
+
+
+async def test_clean_eof_between_lines_is_a_disconnection(socket_path: Path) -> None:
+    async def script(sock: socket.socket) -> None:
+        await send_all(sock, b"done\n")
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        assert await connection.receive_line() == b"done"
+        with pytest.raises(Disconnected):
+            await connection.receive_line()
+        await connection.aclose()
+
+
+async def test_eof_inside_a_line_is_a_truncated_line(socket_path: Path) -> None:
+    async def script(sock: socket.socket) -> None:
+        await send_all(sock, b'{"jsonrpc":"2.0","res')
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        with pytest.raises(ProtocolError, match="middle of a line"):
+            await connection.receive_line()
+        await connection.aclose()
+
+
+async def test_a_line_of_the_limit_is_read(socket_path: Path) -> None:
+    longest = b"y" * (MAX_LINE_BYTES - 1)
+
+    async def script(sock: socket.socket) -> None:
+        await send_all(sock, longest + b"\nnext\n")
+        await receive_some(sock)
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        assert await connection.receive_line() == longest
+        assert await connection.receive_line() == b"next"
+        await connection.aclose()
+
+
+@pytest.mark.parametrize("newline", [True, False])
+async def test_a_line_over_the_limit_is_refused_without_waiting_for_its_end(
+    socket_path: Path, newline: bool
+) -> None:
+    async def script(sock: socket.socket) -> None:
+        await send_all(sock, b"z" * MAX_LINE_BYTES + (b"\n" if newline else b"z" * 100_000))
+        await receive_some(sock)
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        with anyio.fail_after(10), pytest.raises(ProtocolError, match="longer than the limit"):
+            await connection.receive_line()
+        await connection.aclose()
+
+
+async def test_cancelled_read_keeps_the_partial_line(socket_path: Path) -> None:
+    second_half = anyio.Event()
+
+    async def script(sock: socket.socket) -> None:
+        await send_all(sock, b'{"par')
+        await second_half.wait()
+        await send_all(sock, b'tial":1}\n')
+        await receive_some(sock)
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        with anyio.move_on_after(0.05) as scope:
+            await connection.receive_line()
+        assert scope.cancelled_caught
+        second_half.set()
+        assert await connection.receive_line() == b'{"partial":1}'
+        await connection.aclose()
+
+
+async def test_a_connection_with_a_buffered_line_is_not_reusable(socket_path: Path) -> None:
+    async def script(sock: socket.socket) -> None:
+        await send_all(sock, b"answer\nleftover\n")
+        await receive_some(sock)
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        assert await connection.receive_line() == b"answer"
+        assert not connection.is_reusable()
+        assert await connection.receive_line() == b"leftover"
+        assert connection.is_reusable()
+        await connection.aclose()
+        assert not connection.is_reusable(), "a closed connection is never reused"
+
+
+async def test_a_connection_with_unread_bytes_is_not_reusable(socket_path: Path) -> None:
+    async def script(sock: socket.socket) -> None:
+        await send_all(sock, b"unsolicited\n")
+        await receive_some(sock)
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        with anyio.fail_after(5):
+            await anyio.wait_readable(connection._sock)
+        assert not connection.is_reusable()
+        await connection.aclose()
+
+
+async def test_a_connection_closed_by_the_peer_is_not_reusable(socket_path: Path) -> None:
+    hang_up = anyio.Event()
+
+    async def script(sock: socket.socket) -> None:
+        await hang_up.wait()
+
+    async with raw_server(socket_path, script) as finished:
+        connection = await connect(socket_path)
+        assert connection.is_reusable()
+        hang_up.set()
+        with anyio.fail_after(5):
+            await finished.wait()
+            await anyio.wait_readable(connection._sock)
+        assert not connection.is_reusable()
+        await connection.aclose()
+
+
+async def test_close_is_idempotent_and_send_after_close_is_a_disconnection(
+    socket_path: Path,
+) -> None:
+    async def script(sock: socket.socket) -> None:
+        await receive_some(sock)
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        await connection.aclose()
+        await connection.aclose()
+        with pytest.raises(Disconnected):
+            await connection.send_line(b"{}\n")
+
+
+async def test_handshake_reply_must_be_an_error_with_null_id(socket_path: Path) -> None:
+    async def script(sock: socket.socket) -> None:
+        await send_all(
+            sock, b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"x","data":null},"id":null}\n'
+        )
+        await send_all(sock, b'{"jsonrpc":"2.0","result":1,"id":1}\n')
+        await receive_some(sock)
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        await connection.handshake_reply()
+        with pytest.raises(ProtocolError, match="handshake"):
+            await connection.handshake_reply()
+        await connection.aclose()
+
+
+async def test_missing_socket(socket_path: Path) -> None:
+    with pytest.raises(DaemonNotRunningError, match=str(socket_path)):
+        await connect(socket_path)
