@@ -1,0 +1,296 @@
+"""The ``marianne-sdk`` command, run as a subprocess against a FakeDaemon."""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.fake_thread import ThreadedFake, threaded_fake
+
+from marianne_sdk import METHODS
+from marianne_sdk.sync import DaemonClient
+
+COMMAND = [sys.executable, "-m", "marianne_sdk"]
+ENV = {key: value for key, value in os.environ.items() if key != "MARIANNE_SOCKET"}
+
+
+@pytest.fixture
+def fake(socket_path: Path) -> Iterator[ThreadedFake]:
+    with threaded_fake(socket_path, step_seconds=0.01) as threaded:
+        yield threaded
+
+
+def cli(*args: str, env: dict[str, str] = ENV) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*COMMAND, *args], capture_output=True, text=True, env=env, timeout=30, check=False
+    )
+
+
+def at(fake: ThreadedFake, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the command against ``fake``."""
+    return cli("--socket", fake.socket_path, *args)
+
+
+def ok_json(result: subprocess.CompletedProcess[str]) -> Any:
+    assert (result.returncode, result.stderr) == (0, "")
+    return json.loads(result.stdout)
+
+
+def next_line(process: subprocess.Popen[str], timeout: float = 10.0) -> str:
+    """The next line ``process`` prints (it flushes whole lines), waiting at most ``timeout``."""
+    assert process.stdout is not None
+    ready, _, _ = select.select([process.stdout], [], [], timeout)
+    assert ready, f"no output within {timeout} s"
+    return process.stdout.readline()
+
+
+def error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failing command writes to stderr."""
+    [line] = result.stderr.splitlines()
+    assert result.stdout == ""
+    return line
+
+
+def test_help_documents_every_exit_code() -> None:
+    result = cli("--help")
+    assert result.returncode == 0
+    for code in range(7):
+        assert f"\n  {code}  " in result.stdout
+
+
+def test_module_and_console_script_agree() -> None:
+    script = Path(sys.executable).with_name("marianne-sdk")
+    result = subprocess.run(
+        [script, "methods", "--json"], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert json.loads(result.stdout) == ok_json(cli("methods", "--json"))
+
+
+def test_methods() -> None:
+    listed = ok_json(cli("methods", "--json"))
+    assert {entry["name"] for entry in listed} == set(METHODS)
+    flags = {entry["name"]: (entry["idempotent"], entry["streaming"]) for entry in listed}
+    assert flags["daemon.monitor.stream"][1] is True
+    assert flags["job.submit"] == (False, False)
+    assert flags["job.status"] == (True, False)
+    human = cli("methods").stdout.splitlines()
+    assert human[0].split() == ["METHOD", "PYTHON", "FLAGS", "SUMMARY"]
+    assert len(human) == 1 + len(METHODS)
+    assert any(line.split()[:3] == ["job.status", "get_job_status", "idempotent"] for line in human)
+
+
+def test_status_and_health(fake: ThreadedFake) -> None:
+    assert ok_json(at(fake, "status", "--json"))["pid"] == os.getpid()
+    assert ok_json(at(fake, "--json", "health"))["status"] == "ok"
+    human = at(fake, "status")
+    assert human.returncode == 0
+    assert "running_jobs:      0" in human.stdout.splitlines()
+
+
+def test_socket_from_the_environment(fake: ThreadedFake) -> None:
+    assert ok_json(cli("health", "--json", env={**ENV, "MARIANNE_SOCKET": fake.socket_path}))
+
+
+def test_submit_jobs_and_job(fake: ThreadedFake, tmp_path: Path) -> None:
+    response = ok_json(
+        subprocess.run(
+            [*COMMAND, "--socket", fake.socket_path, "submit", "scores/one.yaml", "--json"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=ENV,
+            timeout=30,
+            check=False,
+        )
+    )
+    assert response == {
+        "job_id": "one",
+        "status": "accepted",
+        "message": "Job queued (concurrency limit: 15)",
+    }
+    # Relative paths are made absolute: the daemon would resolve them against its own cwd.
+    [submitted] = [r for r in fake.fake.requests if r.method == "job.submit"]
+    assert submitted.params["config_path"] == str(tmp_path / "scores" / "one.yaml")
+    assert submitted.params["client_cwd"] == str(tmp_path)
+
+    [job] = ok_json(at(fake, "jobs", "--json"))
+    assert job["job_id"] == "one"
+    table = at(fake, "jobs").stdout.splitlines()
+    assert table[0].split() == ["JOB", "STATUS", "PROGRESS", "SUBMITTED", "CONFIG"]
+    assert table[1].startswith("one ")
+
+    assert ok_json(at(fake, "job", "one", "--json"))["job_id"] == "one"
+    human = at(fake, "job", "one").stdout
+    assert "job_id:" in human
+    assert "config_path:" in human
+
+
+def test_pause_resume_cancel(socket_path: Path) -> None:
+    with threaded_fake(socket_path, step_seconds=0.2) as fake:
+        _pause_resume_cancel(fake)
+
+
+def _pause_resume_cancel(fake: ThreadedFake) -> None:
+    fake.run(fake.fake.plan_job, "long", sheets=500)  # runs for 100 s
+    with DaemonClient(fake.socket_path) as client, client.monitor(idle_timeout=10) as events:
+        fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
+        assert at(fake, "submit", "/scores/long.yaml").returncode == 0
+        next(e for e in events if (e.job_id, e.event) == ("long", "job.started"))
+
+    assert ok_json(at(fake, "pause", "long", "--json")) == {"paused": True}
+    again = at(fake, "pause", "long")
+    assert again.returncode == 4
+    assert again.stderr == "error: rejected: Job 'long' is paused, not running\n"
+    assert ok_json(at(fake, "resume", "long", "--json"))["status"] == "accepted"
+    assert ok_json(at(fake, "cancel", "long", "--json")) == {"cancelled": True}
+    assert at(fake, "cancel", "unknown").returncode == 4
+
+
+def test_call_with_json_or_key_values(fake: ThreadedFake) -> None:
+    assert ok_json(at(fake, "call", "daemon.events", "limit=5", "--json")) == {"events": []}
+    assert ok_json(at(fake, "call", "daemon.events", '{"limit": 5}', "--json")) == {"events": []}
+    rejected = at(fake, "call", "job.status", "job_id=nope")  # not JSON: sent as a string
+    assert error_line(rejected) == "error: JobSubmissionError: Job 'nope' not found"
+    pretty = at(fake, "call", "daemon.health")
+    assert pretty.stdout.startswith("{\n  ")
+    assert json.loads(pretty.stdout)["status"] == "ok"
+
+
+def test_invalid_params_are_refused_before_sending(fake: ThreadedFake) -> None:
+    wrong_type = at(fake, "call", "job.status", "job_id=42")
+    unknown_key = at(fake, "call", "job.status", "job_id=x", "jobid=y")
+    for result in (wrong_type, unknown_key):
+        assert result.returncode == 4
+        assert error_line(result).startswith("error: InvalidParamsError: ")
+    assert fake.fake.count("job.status") == 0
+
+
+def test_watch_prints_events_until_idle(fake: ThreadedFake) -> None:
+    watch = subprocess.Popen(
+        [*COMMAND, "--socket", fake.socket_path, "watch", "--json", "--idle-timeout", "0.5"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    with watch:
+        fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
+        assert at(fake, "submit", "/scores/watched.yaml").returncode == 0
+        stdout, stderr = watch.communicate(timeout=30)
+    assert (watch.returncode, stderr) == (0, "")
+    events = [json.loads(line) for line in stdout.splitlines()]
+    assert {"job_id": "watched", "event": "job.completed"}.items() <= events[-1].items()
+
+
+def test_watch_exits_cleanly_on_ctrl_c(fake: ThreadedFake) -> None:
+    watch = subprocess.Popen(
+        [*COMMAND, "--socket", fake.socket_path, "watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    with watch:
+        fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
+        fake.run(fake.fake.emit, "job.started", job_id="shown", data={"sheet_count": 1})
+        assert next_line(watch).split()[1:5] == ["job.started", "shown", "sheet", "0"]
+        watch.send_signal(signal.SIGINT)
+        stdout, stderr = watch.communicate(timeout=30)
+    assert (watch.returncode, stdout, stderr) == (0, "", "")
+    fake.wait_for(lambda: fake.fake.monitor_subscribers == 0)
+
+
+def test_exit_code_not_running(tmp_path: Path) -> None:
+    result = cli("--socket", str(tmp_path / "absent.sock"), "status")
+    assert result.returncode == 3
+    assert error_line(result).startswith("error: DaemonNotRunningError: ")
+    assert str(tmp_path / "absent.sock") in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("clone", "path"),
+    [("--clone", "/tmp/marianne-clone.sock"), ("--clone=a b", "/tmp/marianne-clone-a-b.sock")],
+)
+def test_clone_sockets(clone: str, path: str) -> None:
+    if Path(path).exists():
+        pytest.skip(f"a clone conductor is running at {path}")
+    result = cli(clone, "status")  # a bare --clone does not swallow the command
+    assert result.returncode == 3
+    assert path in result.stderr
+
+
+def test_exit_code_rejected(fake: ThreadedFake) -> None:
+    result = at(fake, "job", "does-not-exist")
+    assert result.returncode == 4
+    assert error_line(result) == "error: JobSubmissionError: Job 'does-not-exist' not found"
+    unknown = at(fake, "call", "no.such.method")
+    assert unknown.returncode == 4
+    assert error_line(unknown).startswith("error: MethodNotFoundError: ")
+
+
+@pytest.mark.parametrize(
+    ("fault", "method", "command", "error"),
+    [
+        ("garbage", "daemon.status", ["status"], "ProtocolError"),
+        (
+            "close_after_handle",
+            "job.submit",
+            ["submit", "/scores/lost.yaml"],
+            "ConnectionLostError",
+        ),
+    ],
+)
+def test_exit_code_protocol(
+    fake: ThreadedFake, fault: str, method: str, command: list[str], error: str
+) -> None:
+    fake.run(fake.fake.inject, fault, method)
+    result = at(fake, *command)
+    assert result.returncode == 5
+    assert error_line(result).startswith(f"error: {error}: ")
+
+
+def test_exit_code_timeout(fake: ThreadedFake) -> None:
+    fake.run(fake.fake.inject, "delay", "daemon.status", delay=10.0)
+    result = at(fake, "--timeout", "0.2", "status")
+    assert result.returncode == 6
+    assert error_line(result).startswith("error: TimeoutError: ")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["call", "job.status", "not-key-value"],
+        ["call", "job.status", "[1, 2]"],
+        ["call", "daemon.monitor.stream"],
+        ["--socket", "/tmp/x.sock", "--clone=y", "status"],
+        ["fake-daemon"],
+        ["no-such-command"],
+    ],
+)
+def test_exit_code_usage(args: list[str]) -> None:
+    result = cli(*args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+
+
+def test_fake_daemon_command(socket_path: Path) -> None:
+    served = subprocess.Popen(
+        [*COMMAND, "fake-daemon", "--socket", str(socket_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    with served:
+        assert next_line(served) == f"serving on {socket_path}\n"
+        assert ok_json(cli("--socket", str(socket_path), "health", "--json"))["pid"] == served.pid
+        served.terminate()
+        assert served.wait(timeout=30) == 0
+    assert not socket_path.exists()
