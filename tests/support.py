@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 
@@ -24,3 +29,34 @@ class LogWatch(logging.Handler):
         while not any(text in message for message in self.messages):
             self._arrived = anyio.Event()
             await self._arrived.wait()
+
+
+Script = Callable[[socket.socket], Awaitable[None]]
+
+
+@asynccontextmanager
+async def raw_server(path: Path, script: Script) -> AsyncIterator[anyio.Event]:
+    """A server running ``script`` on each connection; the event is set when a script ends."""
+    finished = anyio.Event()
+
+    async def handle(sock: socket.socket) -> None:
+        with sock, contextlib.suppress(OSError):  # the client may hang up mid-script
+            await script(sock)
+        finished.set()
+
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(path))
+        listener.listen()
+        listener.setblocking(False)
+        async with anyio.create_task_group() as task_group:
+
+            async def accept() -> None:
+                while True:
+                    await anyio.wait_readable(listener)
+                    sock, _ = listener.accept()
+                    sock.setblocking(False)
+                    task_group.start_soon(handle, sock)
+
+            task_group.start_soon(accept)
+            yield finished
+            task_group.cancel_scope.cancel()

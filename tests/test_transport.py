@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import anyio
 import pytest
+from tests.support import raw_server
 
 from marianne_sdk import DaemonNotRunningError, ProtocolError, RequestTooLargeError
 from marianne_sdk._transport import (
@@ -22,36 +20,6 @@ from marianne_sdk._transport import (
 )
 
 pytestmark = pytest.mark.anyio
-
-Script = Callable[[socket.socket], Awaitable[None]]
-
-
-@asynccontextmanager
-async def raw_server(path: Path, script: Script) -> AsyncIterator[anyio.Event]:
-    """A server running ``script`` on each connection; the event is set when a script ends."""
-    finished = anyio.Event()
-
-    async def handle(sock: socket.socket) -> None:
-        with sock, contextlib.suppress(OSError):  # the client may hang up mid-script
-            await script(sock)
-        finished.set()
-
-    with socket.socket(socket.AF_UNIX) as listener:
-        listener.bind(str(path))
-        listener.listen()
-        listener.setblocking(False)
-        async with anyio.create_task_group() as task_group:
-
-            async def accept() -> None:
-                while True:
-                    await anyio.wait_readable(listener)
-                    sock, _ = listener.accept()
-                    sock.setblocking(False)
-                    task_group.start_soon(handle, sock)
-
-            task_group.start_soon(accept)
-            yield finished
-            task_group.cancel_scope.cancel()
 
 
 async def connect(path: Path) -> Connection:

@@ -208,6 +208,13 @@ def _decode(
         ) from None
 
 
+def _located(error: ProtocolError, method: str, request_id: int | None) -> ProtocolError:
+    """A transport's ``error`` said of the call it broke (the transport knows no calls)."""
+    return ProtocolError(
+        f"{method} (id {request_id}): {error}", method=method, request_id=request_id
+    )
+
+
 def _lost(method: str, request_id: int | None, *, possibly_executed: bool) -> ConnectionLostError:
     if possibly_executed:
         what = "after the request was sent: it may have run"
@@ -449,16 +456,22 @@ class DaemonClient(AsyncMethods):
             connection = await pool.acquire()
         except Disconnected as exc:
             raise _lost(method, request_id, possibly_executed=False) from exc
+        except ProtocolError as exc:
+            raise _located(exc, method, request_id) from exc
         reusable = False
         try:
-            await connection.send_line(line)
-            if decoder is None:
-                reusable = True
-                return None
-            result, error = _parse(await connection.receive_line(), decoder, method, request_id)
+            try:
+                await connection.send_line(line)
+                if decoder is None:
+                    reusable = True
+                    return None
+                reply = await connection.receive_line()
+            except Disconnected as exc:
+                raise _lost(method, request_id, possibly_executed=True) from exc
+            except ProtocolError as exc:
+                raise _located(exc, method, request_id) from exc
+            result, error = _parse(reply, decoder, method, request_id)
             reusable = True
-        except Disconnected as exc:
-            raise _lost(method, request_id, possibly_executed=True) from exc
         finally:
             await pool.release(connection, reusable=reusable)
         if error is not None:
@@ -565,7 +578,7 @@ class _Stream(EventStream[T]):
             await self.aclose()
             if isinstance(exc, Disconnected):
                 raise _lost(self._method, self._request_id, possibly_executed=True) from exc
-            raise
+            raise _located(exc, self._method, self._request_id) from exc
         raise TimeoutError(
             f"{self._method} stream (id {self._request_id}): "
             f"no message within {self._idle_timeout} s"

@@ -421,6 +421,10 @@ class JobBook:
 
     # ---- what daemon.* methods report about jobs ----------------------------------
 
+    def status_of(self, job_id: str) -> str | None:
+        job = self._jobs.get(job_id)
+        return None if job is None else job.status
+
     def running_jobs(self) -> int:
         return sum(job.status == "running" for job in self._jobs.values())
 

@@ -322,6 +322,10 @@ class FakeDaemon:
         """How many requests of ``method`` the fake has read."""
         return self._counts[method]
 
+    def job_status(self, job_id: str) -> str | None:
+        """The status of the job ``job_id`` (``"running"``, ``"completed"``, ...), None if unknown."""
+        return self._jobs.status_of(job_id)
+
     @property
     def monitor_subscribers(self) -> int:
         """Open ``daemon.monitor.stream`` subscriptions."""
