@@ -1,0 +1,244 @@
+"""The workloads and clients, and one measured run of one pair in this process.
+
+``python -m bench.workloads CLIENT WORKLOAD COUNT SOCKET`` connects, warms
+up, runs ``COUNT`` calls (or stream events), and prints one JSON object:
+``{"calls": ..., "wall": ..., "cpu": ...}`` with wall and process CPU seconds
+of the measured part only. Every run gets a process of its own so that no run
+inherits another's heap, caches or event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import sys
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Literal, Protocol
+
+import anyio
+import trio
+
+from bench.floor import AsyncioFloor, TrioFloor
+from bench.payloads import BIG_JOB, BIG_SHEETS, SMALL_JOB
+from marianne_sdk import DaemonClient
+
+Kind = Literal["health", "status", "monitor"]
+
+FLOOR_LANES = 8
+"""Connections of the floor for concurrent callers, and the SDK client's ``pool_size``."""
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What one run does: ``count`` operations of ``kind``, by ``callers`` at once."""
+
+    name: str
+    kind: Kind
+    count: int
+    smoke_count: int
+    callers: int = 1
+    job_id: str = ""
+
+
+SEQUENTIAL = Workload("sequential daemon.health", "health", 20_000, 20)
+CONCURRENT_8 = Workload("8 concurrent daemon.health", "health", 20_000, 16, callers=8)
+CONCURRENT_64 = Workload("64 concurrent daemon.health", "health", 20_000, 128, callers=64)
+SMALL_STATUS = Workload("job.status ~60 KB, typed", "status", 1_000, 2, job_id=SMALL_JOB)
+BIG_STATUS = Workload("job.status ~8 MB, typed", "status", 20, 1, job_id=BIG_JOB)
+MONITOR = Workload("monitor(): 100,000 events", "monitor", 100_000, 50)
+WORKLOADS = (SEQUENTIAL, CONCURRENT_8, CONCURRENT_64, SMALL_STATUS, BIG_STATUS, MONITOR)
+WORKLOAD_BY_NAME = {workload.name: workload for workload in WORKLOADS}
+
+_SHEETS = {SMALL_JOB: 40, BIG_JOB: BIG_SHEETS}
+
+FLOORS = ("floor-asyncio", "floor-trio")
+SDKS = ("sdk-asyncio", "sdk-uvloop", "sdk-trio")
+FLOOR_OF = {"sdk-asyncio": "floor-asyncio", "sdk-uvloop": "floor-asyncio", "sdk-trio": "floor-trio"}
+"""The floor each SDK client is compared with: the one on the same event loop library."""
+
+
+def available_clients() -> tuple[str, ...]:
+    """Every client this interpreter can run (``sdk-uvloop`` needs uvloop installed)."""
+    has_uvloop = importlib.util.find_spec("uvloop") is not None
+    return tuple(c for c in FLOORS + SDKS if c != "sdk-uvloop" or has_uvloop)
+
+
+class Driver(Protocol):
+    """One client, as a workload drives it; results are returned decoded."""
+
+    async def health(self, caller: int) -> Any: ...
+
+    async def status(self, job_id: str) -> Any: ...
+
+    async def monitor(self) -> int: ...
+
+
+class _Floor(Protocol):
+    async def call(
+        self, method: str, params: dict[str, Any] | None = None, caller: int = 0
+    ) -> Any: ...
+
+    async def monitor(self) -> int: ...
+
+
+class FloorDriver:
+    """A floor client: results are plain dicts from ``json.loads``."""
+
+    def __init__(self, floor: _Floor) -> None:
+        self._floor = floor
+
+    async def health(self, caller: int) -> Any:
+        return await self._floor.call("daemon.health", None, caller)
+
+    async def status(self, job_id: str) -> Any:
+        return await self._floor.call("job.status", {"job_id": job_id})
+
+    async def monitor(self) -> int:
+        return await self._floor.monitor()
+
+
+class SdkDriver:
+    """The SDK's async client through its typed wrappers: results are msgspec Structs."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    async def health(self, caller: int) -> Any:
+        return await self._client.health()
+
+    async def status(self, job_id: str) -> Any:
+        return await self._client.get_job_status(job_id)
+
+    async def monitor(self) -> int:
+        events = 0
+        async with self._client.monitor() as stream:
+            async for _ in stream:
+                events += 1
+        return events
+
+
+Job = Callable[[], Coroutine[Any, Any, None]]
+Gather = Callable[[list[Job]], Coroutine[Any, Any, None]]
+"""Runs every job concurrently, on one event loop library."""
+
+
+async def _gather_asyncio(jobs: list[Job]) -> None:
+    async with asyncio.TaskGroup() as group:
+        for job in jobs:
+            group.create_task(job())
+
+
+async def _gather_trio(jobs: list[Job]) -> None:
+    async with trio.open_nursery() as nursery:
+        for job in jobs:
+            nursery.start_soon(job)
+
+
+async def _gather_anyio(jobs: list[Job]) -> None:
+    async with anyio.create_task_group() as group:
+        for job in jobs:
+            group.start_soon(job)
+
+
+def _field(value: Any, name: str) -> Any:
+    return value[name] if isinstance(value, dict) else getattr(value, name)
+
+
+async def _health_calls(
+    driver: Driver, gather: Gather, calls: int, callers: int, results: list[Any]
+) -> None:
+    async def caller(index: int) -> None:
+        for _ in range(calls // callers):
+            results[index] = await driver.health(index)
+
+    if callers == 1:
+        await caller(0)
+    else:
+        await gather([partial(caller, index) for index in range(callers)])
+
+
+async def _operate(driver: Driver, gather: Gather, workload: Workload, count: int) -> int:
+    """Run ``count`` operations of ``workload``, check the last results; how many ran."""
+    if workload.kind == "monitor":
+        events = await driver.monitor()
+        if events != count:
+            raise RuntimeError(f"monitor(): {events} events, expected {count}")
+        return events
+    if workload.kind == "status":
+        for _ in range(count):
+            state = await driver.status(workload.job_id)
+        if len(_field(state, "sheets")) != _SHEETS[workload.job_id]:
+            raise RuntimeError(f"job.status {workload.job_id}: wrong sheet count")
+        return count
+    results: list[Any] = [None] * workload.callers
+    await _health_calls(driver, gather, count, workload.callers, results)
+    if any(_field(result, "status") != "ok" for result in results):
+        raise RuntimeError("daemon.health: a caller got no healthy answer")
+    return count // workload.callers * workload.callers
+
+
+async def measure(driver: Driver, gather: Gather, workload: Workload, count: int) -> dict[str, Any]:
+    """Warm up (connections, decoders, caches), then time ``count`` operations."""
+    # A stream is measured whole, opening included: that is negligible next to its events.
+    if workload.kind != "monitor":
+        await _operate(driver, gather, workload, max(workload.callers, count // 20))
+    wall, cpu = time.perf_counter(), time.process_time()
+    calls = await _operate(driver, gather, workload, count)
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return {"calls": calls, "wall": wall, "cpu": cpu}
+
+
+def _lanes(workload: Workload) -> int:
+    return min(workload.callers, FLOOR_LANES)
+
+
+async def _run_floor_asyncio(path: str, workload: Workload, count: int) -> dict[str, Any]:
+    floor = await AsyncioFloor.connect(path, _lanes(workload))
+    try:
+        return await measure(FloorDriver(floor), _gather_asyncio, workload, count)
+    finally:
+        await floor.aclose()
+
+
+async def _run_floor_trio(path: str, workload: Workload, count: int) -> dict[str, Any]:
+    floor = await TrioFloor.connect(path, _lanes(workload))
+    try:
+        return await measure(FloorDriver(floor), _gather_trio, workload, count)
+    finally:
+        await floor.aclose()
+
+
+async def _run_sdk(path: str, workload: Workload, count: int) -> dict[str, Any]:
+    async with DaemonClient(path, pool_size=FLOOR_LANES) as client:
+        return await measure(SdkDriver(client), _gather_anyio, workload, count)
+
+
+def run(client: str, path: str, workload: Workload, count: int) -> dict[str, Any]:
+    """One measured run of ``client`` on ``workload`` against the server at ``path``."""
+    if client == "floor-asyncio":
+        return asyncio.run(_run_floor_asyncio(path, workload, count))
+    if client == "floor-trio":
+        return trio.run(_run_floor_trio, path, workload, count)
+    if client == "sdk-asyncio":
+        return anyio.run(_run_sdk, path, workload, count, backend="asyncio")
+    if client == "sdk-uvloop":
+        return anyio.run(
+            _run_sdk, path, workload, count, backend="asyncio", backend_options={"use_uvloop": True}
+        )
+    if client == "sdk-trio":
+        return anyio.run(_run_sdk, path, workload, count, backend="trio")
+    raise ValueError(f"unknown client {client!r}")
+
+
+def main() -> None:
+    """``python -m bench.workloads CLIENT WORKLOAD COUNT SOCKET``."""
+    client, name, count, path = sys.argv[1:5]
+    print(json.dumps(run(client, path, WORKLOAD_BY_NAME[name], int(count))))
+
+
+if __name__ == "__main__":
+    main()
