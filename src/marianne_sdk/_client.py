@@ -28,7 +28,14 @@ from ._invoke import EventStream
 from ._method import MethodInfo
 from ._peercred import DEFAULT_TRUSTED_UIDS
 from ._pool import Pool
-from ._transport import Connection, Disconnected, frame
+from ._transport import (
+    NO_DEADLINE,
+    Connection,
+    DeadlinePassed,
+    Disconnected,
+    by_deadline,
+    frame,
+)
 
 _HEALTH_TIMEOUT = 2.0
 
@@ -153,7 +160,7 @@ def _error(error: _Error, method: str, request_id: int | str | None) -> DaemonEr
 
 
 def _parse(
-    line: bytes,
+    line: bytes | bytearray,
     decoder: msgspec.json.Decoder[_Response[Any]],
     method: str,
     request_id: int | None,
@@ -195,7 +202,10 @@ def _parse(
 
 
 def _decode(
-    decoder: msgspec.json.Decoder[T], line: bytes, method: str, request_id: int | str | None
+    decoder: msgspec.json.Decoder[T],
+    line: bytes | bytearray,
+    method: str,
+    request_id: int | str | None,
 ) -> T:
     """``line`` decoded untyped, or :class:`ProtocolError` if it is no JSON-RPC message."""
     try:
@@ -401,31 +411,34 @@ class DaemonClient(AsyncMethods):
         idempotent: bool,
         timeout: float | None,
     ) -> Any:
-        """Send ``line`` (and read its response unless ``decoder`` is None) by one deadline."""
-        limit = self._timeout if timeout is None else timeout
-        if limit is None:
-            return await self._send_with_retry(method, request_id, line, decoder, idempotent)
-        with anyio.move_on_after(limit):
-            return await self._send_with_retry(method, request_id, line, decoder, idempotent)
-        raise TimeoutError(f"{method} (id {request_id}): no response within {limit} s")
+        """Send ``line`` (and read its response unless ``decoder`` is None) by one deadline.
 
-    async def _send_with_retry(
-        self,
-        method: str,
-        request_id: int | None,
-        line: bytes,
-        decoder: msgspec.json.Decoder[_Response[Any]] | None,
-        idempotent: bool,
-    ) -> Any:
-        """One attempt, and a second one only when sending again is provably safe."""
+        The deadline covers waiting for a connection, connecting, sending,
+        reading and a retry.
+        """
+        limit = self._timeout if timeout is None else timeout
+        deadline = NO_DEADLINE if limit is None else anyio.current_time() + limit
         started = time.perf_counter()
         possibly_executed = False
         attempts = 0
         while True:
             attempts += 1
+            if deadline == NO_DEADLINE or self._pool.has_idle_connection():
+                attempt = self._attempt(method, request_id, line, decoder, deadline)
+            else:
+                # It will wait for a connection, then for the answer: one cancel
+                # scope for the whole attempt costs less than one per wait.
+                attempt = by_deadline(
+                    deadline, self._attempt(method, request_id, line, decoder, NO_DEADLINE)
+                )
             try:
-                result = await self._attempt(method, request_id, line, decoder)
+                result = await attempt
+            except DeadlinePassed:
+                raise TimeoutError(
+                    f"{method} (id {request_id}): no response within {limit} s"
+                ) from None
             except ConnectionLostError as exc:
+                # Sent again only if it provably never left, or running it twice is harmless.
                 possibly_executed = possibly_executed or exc.possibly_executed
                 if attempts == 2 or (possibly_executed and not idempotent):
                     if possibly_executed and not exc.possibly_executed:
@@ -449,11 +462,12 @@ class DaemonClient(AsyncMethods):
         request_id: int | None,
         line: bytes,
         decoder: msgspec.json.Decoder[_Response[Any]] | None,
+        deadline: float,
     ) -> Any:
         """One request/response cycle on a pooled connection."""
         pool = self._pool
         try:
-            connection = await pool.acquire()
+            connection = await pool.acquire(deadline)
         except Disconnected as exc:
             raise _lost(method, request_id, possibly_executed=False) from exc
         except ProtocolError as exc:
@@ -461,11 +475,11 @@ class DaemonClient(AsyncMethods):
         reusable = False
         try:
             try:
-                await connection.send_line(line)
+                await connection.send_line(line, deadline)
                 if decoder is None:
                     reusable = True
                     return None
-                reply = await connection.receive_line()
+                reply = await connection.receive_line(deadline)
             except Disconnected as exc:
                 raise _lost(method, request_id, possibly_executed=True) from exc
             except ProtocolError as exc:
@@ -566,12 +580,18 @@ class _Stream(EventStream[T]):
         self._connection = connection
         return connection
 
-    async def _receive(self, connection: Connection) -> bytes:
+    async def _receive(self, connection: Connection) -> bytes | bytearray:
+        if self._idle_timeout is None:
+            deadline = NO_DEADLINE
+        else:
+            deadline = anyio.current_time() + self._idle_timeout
         try:
-            if self._idle_timeout is None:
-                return await connection.receive_line()
-            with anyio.move_on_after(self._idle_timeout):
-                return await connection.receive_line()
+            return await connection.receive_line(deadline)
+        except DeadlinePassed:
+            raise TimeoutError(
+                f"{self._method} stream (id {self._request_id}): "
+                f"no message within {self._idle_timeout} s"
+            ) from None
         except (Disconnected, ProtocolError) as exc:
             if self._finished:  # closed by aclose() from another task
                 raise StopAsyncIteration from None
@@ -579,12 +599,8 @@ class _Stream(EventStream[T]):
             if isinstance(exc, Disconnected):
                 raise _lost(self._method, self._request_id, possibly_executed=True) from exc
             raise _located(exc, self._method, self._request_id) from exc
-        raise TimeoutError(
-            f"{self._method} stream (id {self._request_id}): "
-            f"no message within {self._idle_timeout} s"
-        )
 
-    def _item(self, line: bytes) -> T | _Skip:
+    def _item(self, line: bytes | bytearray) -> T | _Skip:
         """The params of a notification; the end of the stream at its response."""
         method, request_id = self._method, self._request_id
         mismatch: msgspec.DecodeError | None = None

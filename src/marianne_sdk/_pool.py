@@ -27,7 +27,7 @@ from collections.abc import Collection
 import anyio
 
 from ._errors import DaemonError, DaemonNotRunningError
-from ._transport import HANDSHAKE, Connection
+from ._transport import HANDSHAKE, NO_DEADLINE, Connection, DeadlinePassed, by_deadline
 
 PROBE_WINDOW = 0.2
 """Seconds a new connection may take to prove it is served while others already are."""
@@ -82,19 +82,26 @@ class Pool:
         """Open proven connections, idle or leased."""
         return self._live
 
-    async def acquire(self) -> Connection:
-        """A proven connection for one request/response cycle.
+    def has_idle_connection(self) -> bool:
+        """Whether :meth:`acquire` would most likely not have to wait now."""
+        return bool(self._idle) and self._permits.value > 0
+
+    async def acquire(self, deadline: float = NO_DEADLINE) -> Connection:
+        """A proven connection for one request/response cycle, by ``deadline``.
 
         Raises :class:`DaemonNotRunningError` when no connection can be made,
-        or :class:`._transport.Disconnected` when one was closed before it was
-        proven (nothing was sent on it).
+        :class:`._transport.Disconnected` when one was closed before it was
+        proven (nothing was sent on it), or :class:`._transport.DeadlinePassed`.
         """
         while True:
             self._check_open()
-            await self._permits.acquire()
+            try:
+                self._permits.acquire_nowait()
+            except anyio.WouldBlock:
+                await by_deadline(deadline, self._permits.acquire())
             try:
                 self._check_open()
-                return await self._checkout()
+                return await self._checkout(deadline)
             except _NotServed:
                 self._withheld += 1  # keep the permit: one connection fewer at a time
                 _log.debug("conductor serves no more connections: pool capacity %d", self.capacity)
@@ -143,7 +150,7 @@ class Pool:
             self._forget()
         await self._close_all(idle)
 
-    async def _checkout(self) -> Connection:
+    async def _checkout(self, deadline: float) -> Connection:
         # The newest idle connection is the least likely to have expired; if
         # it has, so have all the others, and the loop closes them all.
         while self._idle:
@@ -153,31 +160,39 @@ class Pool:
             self._forget()
             _log.debug("idle connection expired, closed or unclean: discarded before use")
             await connection.aclose()
-        connection = await self._open(probing=True)
+        connection = await self._open(probing=True, deadline=deadline)
         self._live += 1
         return connection
 
-    async def _open(self, *, probing: bool) -> Connection:
-        """Connect and prove the connection is served, within ``connect_timeout``.
-
-        With ``probing``, give up (:class:`_NotServed`) once the proof has taken
-        longer than :data:`PROBE_WINDOW` while other proven connections exist.
-        """
-        with anyio.move_on_after(self._connect_timeout):
-            connection = await Connection.open(self._path, self._trusted_uids)
-            try:
-                served = await self._prove(connection, probing=probing)
-            except BaseException:
-                await connection.aclose()
+    async def _open(self, *, probing: bool, deadline: float = NO_DEADLINE) -> Connection:
+        """A new connection, proven served within ``connect_timeout`` and by ``deadline``."""
+        give_up = anyio.current_time() + self._connect_timeout
+        try:
+            return await by_deadline(min(deadline, give_up), self._connect(probing=probing))
+        except DeadlinePassed:
+            if deadline <= give_up:
                 raise
-            if served:
-                return connection
-            await connection.aclose()
-            raise _NotServed
         raise DaemonNotRunningError(
             f"the conductor at {self._path} did not serve a new connection within "
             f"{self._connect_timeout} s (all its connection slots busy?)"
         )
+
+    async def _connect(self, *, probing: bool) -> Connection:
+        """Connect and prove the connection is served.
+
+        With ``probing``, give up (:class:`_NotServed`) once the proof has taken
+        longer than :data:`PROBE_WINDOW` while other proven connections exist.
+        """
+        connection = await Connection.open(self._path, self._trusted_uids)
+        try:
+            served = await self._prove(connection, probing=probing)
+        except BaseException:
+            await connection.aclose()
+            raise
+        if served:
+            return connection
+        await connection.aclose()
+        raise _NotServed
 
     async def _prove(self, connection: Connection, *, probing: bool) -> bool:
         """Whether the conductor answers the handshake (False: given up while probing)."""

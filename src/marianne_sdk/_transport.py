@@ -11,14 +11,20 @@ stream wakes its reader with ``Future.set_result``, which raises
 ``InvalidStateError`` inside the event loop when the read was cancelled just as
 data arrived (anyio 4.16), and cancelled reads are routine here. It also saves
 a checkpoint per operation.
+
+A call's deadline is an absolute time on anyio's clock, honoured only where an
+operation actually has to wait: a cancel scope costs several microseconds, and
+most operations do not wait (with the conductor on the same CPU, its answer is
+usually there before it is read).
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 import socket
-from collections.abc import Collection
-from typing import Any
+from collections.abc import Awaitable, Collection
+from typing import Any, TypeVar
 
 import anyio
 import msgspec
@@ -32,36 +38,64 @@ MAX_LINE_BYTES = 16_777_216
 
 _MAX_CONTENT = MAX_LINE_BYTES - 1
 _RECEIVE_SIZE = 65_536
+_LARGE_RECEIVE_SIZE = 1_048_576  # once a line has outgrown one read: fewer reads and waits
 _PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_DONTWAIT
 
 HANDSHAKE = b"\n"
 """A blank line: the conductor answers it with a -32700 error (``id`` null) and runs nothing."""
+
+NO_DEADLINE = math.inf
+
+T = TypeVar("T")
 
 
 class Disconnected(Exception):
     """The peer closed or reset the connection; no partial line was pending."""
 
 
-async def receive_some(sock: socket.socket) -> bytes:
-    """The bytes ``sock`` has, waiting for some if there are none; ``b""`` at EOF."""
+class DeadlinePassed(Exception):
+    """The caller's deadline passed while an operation waited."""
+
+
+async def by_deadline(deadline: float, awaitable: Awaitable[T]) -> T:
+    """``await awaitable``, or :class:`DeadlinePassed` once ``deadline`` is reached first."""
+    if deadline == NO_DEADLINE:
+        return await awaitable
+    with anyio.CancelScope(deadline=deadline):
+        return await awaitable
+    raise DeadlinePassed
+
+
+async def receive_some(
+    sock: socket.socket, deadline: float = NO_DEADLINE, size: int = _RECEIVE_SIZE
+) -> bytes:
+    """Up to ``size`` bytes ``sock`` has, waiting (until ``deadline``) if it has none.
+
+    ``b""`` at EOF.
+    """
     while True:
         try:
-            return sock.recv(_RECEIVE_SIZE)
+            return sock.recv(size)
         except BlockingIOError:
-            await anyio.wait_readable(sock)
+            await by_deadline(deadline, anyio.wait_readable(sock))
 
 
-async def send_all(sock: socket.socket, data: bytes) -> None:
-    """Write all of ``data`` to ``sock``, waiting whenever its buffer is full.
+async def send_all(sock: socket.socket, data: bytes, deadline: float = NO_DEADLINE) -> None:
+    """Write all of ``data`` to ``sock``, waiting (until ``deadline``) while its buffer is full.
 
-    If cancelled, any part of ``data`` may have been written.
+    If cancelled or out of time, any part of ``data`` may have been written.
     """
-    view = memoryview(data)
+    try:
+        sent = sock.send(data)
+    except BlockingIOError:
+        sent = 0
+    view = memoryview(data)[sent:]
     while view:
+        await by_deadline(deadline, anyio.wait_writable(sock))
         try:
             view = view[sock.send(view) :]
         except BlockingIOError:
-            await anyio.wait_writable(sock)
+            continue
 
 
 class _HandshakeReply(msgspec.Struct):
@@ -126,24 +160,25 @@ class Connection:
             raise
         return connection
 
-    async def send_line(self, line: bytes) -> None:
+    async def send_line(self, line: bytes, deadline: float = NO_DEADLINE) -> None:
         """Write ``line`` (already framed by :func:`frame`, or :data:`HANDSHAKE`)."""
         try:
-            await send_all(self._sock, line)
+            await send_all(self._sock, line, deadline)
         except (anyio.ClosedResourceError, OSError) as exc:
             raise Disconnected(str(exc)) from exc
 
-    async def receive_line(self) -> bytes:
+    async def receive_line(self, deadline: float = NO_DEADLINE) -> bytes | bytearray:
         """The next line without its newline.
 
-        Cancelling this loses nothing: bytes already read stay buffered.
+        Cancelling this, or running out of time, loses nothing: bytes already
+        read stay buffered.
         """
         buffer = self._buffer
         if not buffer:
             # The usual case: the whole answer arrives in one read.
-            chunk = await self._receive()
+            chunk = await self._receive(deadline, _RECEIVE_SIZE)
             end = chunk.find(b"\n")
-            if end == len(chunk) - 1 and end <= _MAX_CONTENT:
+            if end == len(chunk) - 1:
                 return chunk[:end]
             buffer += chunk
         searched = 0
@@ -152,18 +187,23 @@ class Connection:
             if end >= 0:
                 if end > _MAX_CONTENT:
                     break
-                line = bytes(buffer[:end])
+                if end == len(buffer) - 1:
+                    # A long answer usually ends its buffer: hand it over, uncopied.
+                    self._buffer = bytearray()
+                    del buffer[end:]
+                    return buffer
+                line = buffer[:end]
                 del buffer[: end + 1]
                 return line
             if len(buffer) > _MAX_CONTENT:
                 break
             searched = len(buffer)
-            buffer += await self._receive()
+            buffer += await self._receive(deadline, _LARGE_RECEIVE_SIZE)
         raise ProtocolError(f"received a line longer than the limit of {_MAX_CONTENT} bytes")
 
-    async def _receive(self) -> bytes:
+    async def _receive(self, deadline: float, size: int) -> bytes:
         try:
-            chunk = await receive_some(self._sock)
+            chunk = await receive_some(self._sock, deadline, size)
         except (anyio.ClosedResourceError, OSError) as exc:
             raise Disconnected(str(exc)) from exc
         if chunk:
