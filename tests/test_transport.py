@@ -39,15 +39,18 @@ def test_frame_refuses_a_line_the_conductor_would_drop() -> None:
 
 
 async def test_lines_split_and_joined_across_reads(socket_path: Path) -> None:
+    rest = anyio.Event()
+
     async def script(sock: socket.socket) -> None:
         await send_all(sock, b'{"a":1}\n{"b"')
-        await anyio.sleep(0.01)
+        await rest.wait()
         await send_all(sock, b":2}\n\n")
         await receive_some(sock)
 
     async with raw_server(socket_path, script):
         connection = await connect(socket_path)
         assert await connection.receive_line() == b'{"a":1}'
+        rest.set()
         assert await connection.receive_line() == b'{"b":2}'
         assert await connection.receive_line() == b""
         await connection.aclose()

@@ -221,7 +221,7 @@ def _checkpoint(job: _Job) -> dict[str, Any]:
     }
 
 
-def _limited(items: list[Any], limit: Any) -> list[Any]:
+def most_recent(items: list[Any], limit: Any) -> list[Any]:
     """``items[-limit:]``, as the conductor slices: 0 keeps all, negative drops the oldest."""
     if limit is None or isinstance(limit, bool) or not isinstance(limit, int):
         raise TypeError("slice indices must be integers")
@@ -462,7 +462,7 @@ class JobBook:
         job = self._jobs.get(job_id)
         if job is None:
             return []
-        return list(reversed(_limited(list(job.observer), limit)))
+        return list(reversed(most_recent(list(job.observer), limit)))
 
     # ---- the simulation ---------------------------------------------------------
 

@@ -205,10 +205,10 @@ class Pool:
                 return False
 
     def _take_expired(self) -> list[Connection]:
-        deadline = time.monotonic() - self._max_idle
+        cutoff = time.monotonic() - self._max_idle
         count = 0
         for _, idle_since in self._idle:
-            if idle_since > deadline:
+            if idle_since > cutoff:
                 break
             count += 1
         expired = [connection for connection, _ in self._idle[:count]]

@@ -41,7 +41,7 @@ import msgspec
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
 
-from ._fake_jobs import FakeRpcError, JobBook, _limited
+from ._fake_jobs import FakeRpcError, JobBook, most_recent
 from ._transport import MAX_LINE_BYTES, receive_some, send_all
 
 __all__ = ["FakeDaemon", "FakeRpcError", "Fault", "ReceivedRequest"]
@@ -49,12 +49,13 @@ __all__ = ["FakeDaemon", "FakeRpcError", "Fault", "ReceivedRequest"]
 Handler = Callable[[dict[str, Any]], Any]
 """Takes the request's params (``{}`` when none) and returns the result.
 
-May be a plain or an ``async`` function. An async generator function makes a
-streaming method: each item it yields is pushed as a notification, and the
-request is answered (``null`` result) when it ends. Raise
-:class:`FakeRpcError` to answer with an error; ``TypeError``, ``ValueError``
-and ``KeyError`` answer -32602 and any other exception -32603, as on the
-conductor.
+May be a plain or an ``async`` function. Returning None answers ``null`` (a
+conductor handler returning None would not answer at all). An async generator
+function makes a streaming method: each item it yields is pushed as a
+notification, and the request is answered (``null`` result) when it ends.
+Raise :class:`FakeRpcError` to answer with an error; ``TypeError``,
+``ValueError`` and ``KeyError`` answer -32602 and any other exception -32603,
+as on the conductor.
 """
 
 VERSION = "0.1.0"
@@ -241,6 +242,7 @@ class FakeDaemon:
         connections once that returns.
         """
         self._stopped = anyio.Event()
+        self._started_at = time.monotonic()
         if self._max_served is not None:
             self._semaphore = anyio.Semaphore(self._max_served)
         listener = _listen(self._path)
@@ -397,9 +399,7 @@ class FakeDaemon:
             self._notify()
         if injection is not None and injection.delay:
             await anyio.sleep(injection.delay)
-        if fault is Fault.CLOSE_BEFORE_READ:
-            return False
-        if fault is Fault.CLOSE_AFTER_READ:
+        if fault in (Fault.CLOSE_BEFORE_READ, Fault.CLOSE_AFTER_READ):
             return False
         if fault is Fault.SILENCE:
             await _wait_closed(sock)
@@ -600,7 +600,7 @@ class FakeDaemon:
         return {"jsonl_path": os.path.expanduser("~/.marianne/monitor.jsonl")}
 
     def _events(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"events": _limited(list(self._jobs.process_events), params.get("limit", 50))}
+        return {"events": most_recent(list(self._jobs.process_events), params.get("limit", 50))}
 
     async def _monitor(self, params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         send, receive = anyio.create_memory_object_stream[dict[str, Any]](_MONITOR_BUFFER)
