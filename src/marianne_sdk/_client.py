@@ -256,6 +256,12 @@ class DaemonClient(AsyncMethods):
 
     A request is sent twice only if it provably never reached the conductor, or
     its method is idempotent; a timeout never causes a second send.
+
+    The conductor serves a limited number of connections at once and leaves
+    others unread. A new connection carries requests only once the conductor
+    has answered a blank-line handshake on it, and the pool shrinks to the
+    connections the conductor does serve, so calls beyond its cap wait for a
+    served connection instead of hanging.
     """
 
     def __init__(
