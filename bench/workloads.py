@@ -44,9 +44,9 @@ class Workload:
     job_id: str = ""
 
 
-SEQUENTIAL = Workload("sequential daemon.health", "health", 20_000, 20)
-CONCURRENT_8 = Workload("8 concurrent daemon.health", "health", 20_000, 16, callers=8)
-CONCURRENT_64 = Workload("64 concurrent daemon.health", "health", 20_000, 128, callers=64)
+SEQUENTIAL = Workload("sequential daemon.health", "health", 10_000, 20)
+CONCURRENT_8 = Workload("8 concurrent daemon.health", "health", 10_000, 16, callers=8)
+CONCURRENT_64 = Workload("64 concurrent daemon.health", "health", 10_000, 128, callers=64)
 SMALL_STATUS = Workload("job.status ~60 KB, typed", "status", 1_000, 2, job_id=SMALL_JOB)
 BIG_STATUS = Workload("job.status ~8 MB, typed", "status", 20, 1, job_id=BIG_JOB)
 MONITOR = Workload("monitor(): 100,000 events", "monitor", 100_000, 50)
