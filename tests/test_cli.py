@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 from tests.fake_thread import ThreadedFake, threaded_fake
 
-from marianne_sdk import METHODS
+from marianne_sdk import (
+    METHODS,
+    DaemonError,
+    InvalidParamsError,
+    JobSubmissionError,
+    RequestTooLargeError,
+    UntrustedDaemonError,
+)
+from marianne_sdk.cli import exit_code_for
 from marianne_sdk.sync import DaemonClient
 
 COMMAND = [sys.executable, "-m", "marianne_sdk"]
@@ -135,23 +143,21 @@ def test_submit_jobs_and_job(fake: ThreadedFake, tmp_path: Path) -> None:
 
 def test_pause_resume_cancel(socket_path: Path) -> None:
     with threaded_fake(socket_path, step_seconds=0.2) as fake:
-        _pause_resume_cancel(fake)
+        fake.run(fake.fake.plan_job, "long", sheets=500)  # runs for 100 s
+        # The stream stays open until the job is cancelled: FakeDaemon can fail
+        # when a client closes a monitor stream while an event is being sent.
+        with DaemonClient(fake.socket_path) as client, client.monitor(idle_timeout=10) as events:
+            fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
+            assert at(fake, "submit", "/scores/long.yaml").returncode == 0
+            next(e for e in events if (e.job_id, e.event) == ("long", "job.started"))
 
-
-def _pause_resume_cancel(fake: ThreadedFake) -> None:
-    fake.run(fake.fake.plan_job, "long", sheets=500)  # runs for 100 s
-    with DaemonClient(fake.socket_path) as client, client.monitor(idle_timeout=10) as events:
-        fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
-        assert at(fake, "submit", "/scores/long.yaml").returncode == 0
-        next(e for e in events if (e.job_id, e.event) == ("long", "job.started"))
-
-    assert ok_json(at(fake, "pause", "long", "--json")) == {"paused": True}
-    again = at(fake, "pause", "long")
-    assert again.returncode == 4
-    assert again.stderr == "error: rejected: Job 'long' is paused, not running\n"
-    assert ok_json(at(fake, "resume", "long", "--json"))["status"] == "accepted"
-    assert ok_json(at(fake, "cancel", "long", "--json")) == {"cancelled": True}
-    assert at(fake, "cancel", "unknown").returncode == 4
+            assert ok_json(at(fake, "pause", "long", "--json")) == {"paused": True}
+            again = at(fake, "pause", "long")
+            assert again.returncode == 4
+            assert again.stderr == "error: rejected: Job 'long' is paused, not running\n"
+            assert ok_json(at(fake, "resume", "long", "--json"))["status"] == "accepted"
+            assert ok_json(at(fake, "cancel", "long", "--json")) == {"cancelled": True}
+            assert at(fake, "cancel", "unknown").returncode == 4
 
 
 def test_call_with_json_or_key_values(fake: ThreadedFake) -> None:
@@ -294,3 +300,23 @@ def test_fake_daemon_command(socket_path: Path) -> None:
         served.terminate()
         assert served.wait(timeout=30) == 0
     assert not socket_path.exists()
+
+
+def test_exit_code_other_errors(fake: ThreadedFake) -> None:
+    result = at(fake, "--timeout", "0", "status")
+    assert result.returncode == 1
+    assert error_line(result) == "error: ValueError: timeout must be positive, got 0.0"
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (UntrustedDaemonError("x", uid=1, pid=2, path="/s"), 3),
+        (JobSubmissionError("x", code=-32000), 4),
+        (InvalidParamsError("x"), 4),  # refused locally: no code
+        (RequestTooLargeError("x"), 5),
+        (DaemonError("x"), 1),  # raised locally, no daemon involved
+    ],
+)
+def test_exit_code_for_each_error_class(error: BaseException, code: int) -> None:
+    assert exit_code_for(error) == code

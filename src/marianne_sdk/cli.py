@@ -2,7 +2,7 @@
 
 Every command prints its result on stdout (``--json`` for machine-readable
 output) and any error on stderr as one line, ``error: <ClassName>: message``,
-with an exit code that depends on the kind of error (see ``EXIT_CODES``).
+with an exit code that depends on the kind of error (see ``EPILOG``).
 """
 
 from __future__ import annotations
@@ -97,8 +97,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 128 + signal.SIGINT
     except Exception as error:
-        message = " ".join(str(error).split())
-        print(f"error: {type(error).__name__}: {message}".rstrip(": "), file=sys.stderr)
+        message = " ".join(str(error).split())  # one line, whatever the error says
+        name = type(error).__name__
+        print(f"error: {name}: {message}" if message else f"error: {name}", file=sys.stderr)
         return exit_code_for(error)
 
 
@@ -270,11 +271,13 @@ def _call(client: DaemonClient, args: argparse.Namespace) -> int:
 
 
 def _status(client: DaemonClient, args: argparse.Namespace) -> int:
-    return _show_fields(args, client.status())
+    _show_fields(args, client.status())
+    return EXIT_OK
 
 
 def _health(client: DaemonClient, args: argparse.Namespace) -> int:
-    return _show_fields(args, client.health())
+    _show_fields(args, client.health())
+    return EXIT_OK
 
 
 def _jobs(client: DaemonClient, args: argparse.Namespace) -> int:
@@ -428,12 +431,11 @@ def _print_json(value: Any) -> None:
     print(msgspec.json.encode(value).decode(), flush=True)
 
 
-def _show_fields(args: argparse.Namespace, result: msgspec.Struct) -> int:
+def _show_fields(args: argparse.Namespace, result: msgspec.Struct) -> None:
     if args.json:
         _print_json(result)
     else:
         _print_fields(msgspec.to_builtins(result))
-    return EXIT_OK
 
 
 def _print_fields(fields: Mapping[str, Any]) -> None:
