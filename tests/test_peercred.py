@@ -9,8 +9,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from marianne_sdk._errors import DaemonNotRunningError, UntrustedDaemonError
+from marianne_sdk import DaemonClient, DaemonNotRunningError, UntrustedDaemonError
 from marianne_sdk._peercred import DEFAULT_TRUSTED_UIDS, check_peer
+from marianne_sdk.testing import FakeDaemon
 
 linux_only = pytest.mark.skipif(sys.platform != "linux", reason="SO_PEERCRED is Linux-only")
 NOT_US = os.getuid() + 12345
@@ -68,3 +69,27 @@ def test_skipped_off_linux(
     with caplog.at_level("DEBUG", logger="marianne_sdk"):
         check_peer(connected, "/tmp/x.sock", {NOT_US})
     assert "not checked on darwin" in caplog.text
+
+
+@linux_only
+@pytest.mark.anyio
+async def test_client_refuses_an_untrusted_daemon(fake: FakeDaemon) -> None:
+    async with DaemonClient(fake.socket_path, trusted_uids={NOT_US}) as client:
+        with pytest.raises(UntrustedDaemonError) as caught:
+            await client.status()
+        with pytest.raises(UntrustedDaemonError):
+            async with client.monitor():
+                pass
+        assert not await client.is_daemon_running()
+    assert f"uid {os.getuid()}" in str(caught.value)
+    assert fake.socket_path in str(caught.value)
+    assert fake.requests == []
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("trusted_uids", [{os.getuid()}, None], ids=["ours", "check-off"])
+async def test_client_accepts_a_trusted_daemon(
+    fake: FakeDaemon, trusted_uids: set[int] | None
+) -> None:
+    async with DaemonClient(fake.socket_path, trusted_uids=trusted_uids) as client:
+        assert (await client.health()).status == "ok"
