@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from marianne_sdk import DaemonClient as AsyncDaemonClient
 from marianne_sdk._discovery import (
     DEFAULT_SOCKET_PATH,
     SOCKET_ENV_VAR,
     clone_socket_path,
     resolve_socket_path,
 )
+from marianne_sdk.sync import DaemonClient as SyncDaemonClient
 
 
 @pytest.fixture(autouse=True)
@@ -80,3 +82,15 @@ def test_clone_name_cut_to_64_chars_after_collapsing() -> None:
     name = "x" * 60 + "/////" + "y" * 10
     assert clone_socket_path(name).name == "marianne-clone-" + "x" * 60 + "-yyy" + ".sock"
     assert len(clone_socket_path("z" * 200).name) == len("marianne-clone-.sock") + 64
+
+
+def test_clients_resolve_their_socket(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(SOCKET_ENV_VAR, "/from/env.sock")
+    # The async client opens nothing before it is used.
+    assert AsyncDaemonClient().socket_path == Path("/from/env.sock")
+    assert AsyncDaemonClient(clone="a/b").socket_path == Path("/tmp/marianne-clone-a-b.sock")
+    with SyncDaemonClient(clone=True) as client:
+        assert client.socket_path == Path("/tmp/marianne-clone.sock")
+    for client_class in (AsyncDaemonClient, SyncDaemonClient):
+        with pytest.raises(ValueError, match="not both"):
+            client_class("/explicit.sock", clone=True)

@@ -241,7 +241,9 @@ def _lost(method: str, request_id: int | None, *, possibly_executed: bool) -> Co
 class DaemonClient(AsyncMethods):
     """Asynchronous client of the Marianne conductor, on asyncio or trio.
 
-    ``socket_path`` defaults to ``$MARIANNE_SOCKET``, then ``/tmp/marianne.sock``.
+    ``socket_path`` defaults to the socket of the clone conductor ``clone`` when
+    given (``True`` or ``""``: the default clone), then ``$MARIANNE_SOCKET``, then
+    ``/tmp/marianne.sock``.
     A socket served by a user outside ``trusted_uids`` (by default this
     process's user and root) is refused; None trusts anyone.
     ``timeout`` bounds each call as a whole (waiting for a connection, connecting,
@@ -268,6 +270,7 @@ class DaemonClient(AsyncMethods):
         self,
         socket_path: str | os.PathLike[str] | None = None,
         *,
+        clone: str | bool | None = None,
         timeout: float | None = 30.0,
         pool_size: int = 4,
         connect_timeout: float = 5.0,
@@ -283,7 +286,7 @@ class DaemonClient(AsyncMethods):
         ):
             if value is not None and value <= 0:
                 raise ValueError(f"{name} must be positive, got {value}")
-        self._path = resolve_socket_path(socket_path)
+        self._path = resolve_socket_path(socket_path, clone=clone)
         self._timeout = timeout
         self._pool = Pool(
             str(self._path),

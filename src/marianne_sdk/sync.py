@@ -52,6 +52,7 @@ class DaemonClient(SyncMethods):
         self,
         socket_path: str | os.PathLike[str] | None = None,
         *,
+        clone: str | bool | None = None,
         timeout: float | None = 30.0,
         pool_size: int = 4,
         connect_timeout: float = 5.0,
@@ -68,6 +69,7 @@ class DaemonClient(SyncMethods):
                 partial(
                     AsyncDaemonClient,
                     socket_path,
+                    clone=clone,
                     timeout=timeout,
                     pool_size=pool_size,
                     connect_timeout=connect_timeout,
