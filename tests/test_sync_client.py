@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -146,7 +147,18 @@ def test_untrusted_daemon_is_refused(fake: ThreadedFake) -> None:
 def test_closed_client_raises(fake: ThreadedFake) -> None:
     client = DaemonClient(fake.socket_path)
     assert client.health().status == "ok"
+    events = client.monitor()
     client.close()
     client.close()
     with pytest.raises(DaemonError, match="closed"):
         client.health()
+    with pytest.raises(DaemonError, match="closed"):
+        next(events)
+    events.close()  # nothing left to close: not an error
+
+
+def test_one_client_serves_several_threads(client: DaemonClient, fake: ThreadedFake) -> None:
+    with ThreadPoolExecutor(max_workers=8) as threads:
+        statuses = list(threads.map(lambda _: client.health().status, range(40)))
+    assert statuses == ["ok"] * 40
+    assert fake.fake.count("daemon.health") == 40

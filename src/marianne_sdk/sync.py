@@ -197,4 +197,7 @@ class _PortalEventStream(SyncEventStream[E]):
         return item
 
     def close(self) -> None:
-        self._client._run(self._stream.aclose)
+        # Once the client is closed its loop is gone; the stream's connection
+        # is closed when the stream is collected.
+        if not self._client._closed:
+            self._client._run(self._stream.aclose)
