@@ -6,10 +6,10 @@ phase of the machine spreads over all clients instead of landing on one.
 
 Where the processes run (``placement``): by default the server and the client
 share one CPU. A call then costs a plain switch between the two processes,
-and its client CPU time varies by a few percent between runs. On separate
-CPUs each call also pays for waking an idle CPU, which on a virtual machine
-made the same run vary by 2-3x from one run to the next, hiding the
-differences being measured. ``separate`` and ``any`` (the OS decides) are
+and on a quiet machine its client CPU time stayed within 10-20% from run to
+run. On separate CPUs each call also pays for waking an idle CPU, which on a
+virtual machine made the same run vary by 2-3x from one run to the next,
+hiding the differences being measured. ``separate`` and ``any`` (the OS decides) are
 there to see that effect.
 """
 

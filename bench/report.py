@@ -63,16 +63,16 @@ class Target:
 
 def summarise(runs: dict[tuple[str, str], list[dict[str, Any]]]) -> list[Row]:
     """A row per workload and client, with ratios to the client's floor."""
-    medians: dict[tuple[str, str], tuple[Spread, Spread]] = {}
+    spreads: dict[tuple[str, str], tuple[Spread, Spread]] = {}
     for key, results in runs.items():
         rates = [r["calls"] / r["wall"] for r in results]
         cpus = [r["cpu"] / r["calls"] * 1e6 for r in results]
-        medians[key] = Spread.of(rates), Spread.of(cpus)
+        spreads[key] = Spread.of(rates), Spread.of(cpus)
     rows = []
     for (workload, client), results in runs.items():
-        rate, cpu = medians[workload, client]
+        rate, cpu = spreads[workload, client]
         floor = FLOOR_OF.get(client)
-        floor_rate, floor_cpu = medians.get((workload, floor or ""), (None, None))
+        floor_rate, floor_cpu = spreads.get((workload, floor or ""), (None, None))
         rows.append(
             Row(
                 workload=workload,
