@@ -241,3 +241,21 @@ async def test_typed_streams_skip_other_notifications_and_refuse_malformed_ones(
                     await events.__anext__()
                 with pytest.raises(StopAsyncIteration):
                     await events.__anext__()
+
+
+async def test_a_subscriber_that_vanishes_mid_burst_leaves_the_fake_serving(
+    fake: FakeDaemon, client: DaemonClient, socket_path: Path
+) -> None:
+    subscriber = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    subscriber.connect(str(socket_path))
+    subscriber.sendall(b'{"jsonrpc":"2.0","method":"daemon.monitor.stream","id":1}\n')
+    await subscribed(fake)
+    # Reset rather than close: the fake's next write fails at once instead of
+    # being buffered, as when a consumer dies while events are flowing.
+    subscriber.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    subscriber.close()
+    for number in range(50):
+        fake.emit(f"burst.{number}")
+    with anyio.fail_after(5):
+        await fake.wait_for(lambda: fake.monitor_subscribers == 0)
+        assert (await client.health()).status == "ok"

@@ -500,11 +500,15 @@ class FakeDaemon:
                     async for item in items:
                         message = {"jsonrpc": "2.0", "method": notification, "params": item}
                         await _send(sock, message)
+            except OSError:
+                # The client left while an event was being written: the stream
+                # ends with it, and there is nobody left to answer.
+                closed = True
             except FakeRpcError as error:
                 response = _error_response(error.code, error.message, request_id, error.data)
             except Exception as error:
                 response = _error_response(-32603, f"Internal error: {error}", request_id)
-            if request_id is not None:
+            if request_id is not None and not closed:
                 await _send(sock, response)
             task_group.cancel_scope.cancel()
         return not closed
