@@ -20,10 +20,11 @@ import msgspec
 from anyio.abc import TaskGroup
 from msgspec import UNSET, UnsetType
 
+from ._compat import is_supported
 from ._discovery import resolve_socket_path
 from ._errors import ConnectionLostError, DaemonError, InvalidParamsError, ProtocolError
 from ._generated.methods import AsyncMethods
-from ._generated.registry import ERROR_CLASS_BY_CODE, METHODS
+from ._generated.registry import CONDUCTOR_VERSIONS, DAEMON_STATUS, ERROR_CLASS_BY_CODE, METHODS
 from ._invoke import EventStream
 from ._method import MethodInfo
 from ._peercred import DEFAULT_TRUSTED_UIDS
@@ -225,6 +226,16 @@ def _located(error: ProtocolError, method: str, request_id: int | None) -> Proto
     )
 
 
+def _warn_if_unsupported(version: str) -> None:
+    if is_supported(version, CONDUCTOR_VERSIONS) is False:
+        _log.warning(
+            "conductor version %s is outside the versions this SDK's schema describes (%s): "
+            "regenerate the SDK from the conductor's protocol if calls misbehave",
+            version,
+            CONDUCTOR_VERSIONS,
+        )
+
+
 def _lost(method: str, request_id: int | None, *, possibly_executed: bool) -> ConnectionLostError:
     if possibly_executed:
         what = "after the request was sent: it may have run"
@@ -297,6 +308,7 @@ class DaemonClient(AsyncMethods):
         )
         self._ids = itertools.count(1)
         self._task_group: TaskGroup | None = None
+        self._version_seen = False
 
     @property
     def socket_path(self) -> Path:
@@ -392,6 +404,16 @@ class DaemonClient(AsyncMethods):
             return False
         return True
 
+    async def check_conductor_version(self, *, timeout: float | None = None) -> bool | None:
+        """Whether the conductor's version is one the schema was written for.
+
+        Asks ``daemon.status``; None when the version cannot be compared. A
+        mismatch is also logged as a warning, once per client, as it is
+        whenever :meth:`status` first reports the version.
+        """
+        status = await self.status(timeout=timeout)
+        return is_supported(status.version, CONDUCTOR_VERSIONS)
+
     async def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: float | None) -> R:
         request_id = next(self._ids)
         line = _typed_line(info, params, request_id)
@@ -399,6 +421,9 @@ class DaemonClient(AsyncMethods):
         result: R = await self._request(
             info.name, request_id, line, decoder, info.idempotent, timeout
         )
+        if info is DAEMON_STATUS and not self._version_seen:
+            self._version_seen = True
+            _warn_if_unsupported(getattr(result, "version", ""))
         return result
 
     def _stream_typed(

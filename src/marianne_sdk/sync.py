@@ -111,6 +111,13 @@ class DaemonClient(SyncMethods):
         stream = self._client.stream(method, params, idle_timeout=idle_timeout)
         return _PortalEventStream(self, stream)
 
+    def check_conductor_version(self, *, timeout: float | None = None) -> bool | None:
+        """Whether the conductor's version is one the schema was written for.
+
+        See :meth:`marianne_sdk.DaemonClient.check_conductor_version`.
+        """
+        return self._run(partial(self._client.check_conductor_version, timeout=timeout))
+
     def is_daemon_running(self) -> bool:
         """Whether the conductor answers ``daemon.health`` within 2 s. Never raises."""
         return self._run(self._client.is_daemon_running)
