@@ -141,12 +141,12 @@ def _checked(method: str, params: Params) -> tuple[MethodInfo[Any, Any] | None, 
     return info, params
 
 
-def _typed_line(info: MethodInfo[P, Any], params: P, request_id: int) -> bytes:
+def _typed_line(info: MethodInfo[P, Any], codec: _Codec, params: P, request_id: int) -> bytes:
     """The framed request of a typed call, after validating ``params`` against its type."""
     try:
         encoded = _encoder.encode(params)
         # Struct construction checks nothing; decoding what would be sent does.
-        _codec(info).params.decode(encoded)
+        codec.params.decode(encoded)
     except (TypeError, ValueError, msgspec.EncodeError) as exc:
         raise InvalidParamsError(
             f"invalid params for {info.name} (not sent): {exc}", method=info.name
@@ -416,8 +416,9 @@ class DaemonClient(AsyncMethods):
 
     async def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: float | None) -> R:
         request_id = next(self._ids)
-        line = _typed_line(info, params, request_id)
-        decoder = _codec(info).response
+        codec = _codec(info)
+        line = _typed_line(info, codec, params, request_id)
+        decoder = codec.response
         result: R = await self._request(
             info.name, request_id, line, decoder, info.idempotent, timeout
         )
@@ -430,8 +431,9 @@ class DaemonClient(AsyncMethods):
         self, info: MethodInfo[P, Any], params: P, idle_timeout: float | None
     ) -> EventStream[Any]:
         request_id = next(self._ids)
-        line = _typed_line(info, params, request_id)
-        decoder = _codec(info).message
+        codec = _codec(info)
+        line = _typed_line(info, codec, params, request_id)
+        decoder = codec.message
         return _Stream(
             self._pool, info.name, request_id, line, decoder, info.notification, idle_timeout
         )
