@@ -187,8 +187,6 @@ def _param(param: dict[str, Any]) -> Param:
     required = bool(param.get("required", False))
     value_schema = param["schema"]
     default = value_schema.get("default")
-    if isinstance(default, list | dict) and default:
-        raise schema.SchemaError(param["name"], "a non-empty list or object cannot be a default")
     return Param(
         name=param["name"],
         annotation=annotation(value_schema, "models"),

@@ -122,6 +122,10 @@ class _ProfileChecker:
                     raise SchemaError(param_path, "a required param may not follow an optional one")
             else:
                 seen_optional = True
+            default = param["schema"].get("default")
+            if isinstance(default, list | dict) and default:
+                # A Struct default must be immutable or empty: msgspec copies only empties.
+                raise SchemaError(f"{param_path}.schema.default", "must be a scalar, [] or {}")
             self._check_schema(f"{param_path}.schema", param["schema"])
         if method["x-streaming"]:
             notification = method.get("x-notification")

@@ -89,6 +89,11 @@ def _required_after_optional(document: Json) -> None:
     params.reverse()
 
 
+def _mutable_param_default(document: Json) -> None:
+    statuses = _method(document, "job.clear")["params"][0]
+    statuses["schema"]["default"] = ["completed"]
+
+
 def _unknown_exception_class(document: Json) -> None:
     document["x-error-exceptions"]["JOB_NOT_FOUND"] = "NoSuchError"
 
@@ -103,6 +108,7 @@ def _unknown_exception_class(document: Json) -> None:
         (_two_string_kinds_in_a_component, "DaemonStatus.properties.version.anyOf"),
         (_positional_params, "paramStructure"),
         (_required_after_optional, ".params["),
+        (_mutable_param_default, ".schema.default"),
         (_unknown_exception_class, "x-error-exceptions.JOB_NOT_FOUND"),
     ],
 )
