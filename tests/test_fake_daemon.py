@@ -79,7 +79,7 @@ async def wire(path: str, payload: bytes, answers: int) -> list[Any]:
         with anyio.fail_after(10):
             return [json.loads(await connection.receive_line()) for _ in range(answers)]
     finally:
-        await connection.aclose()
+        connection.close()
 
 
 async def dropped(path: str, payload: bytes) -> bool:
@@ -92,7 +92,7 @@ async def dropped(path: str, payload: bytes) -> bool:
     except Disconnected:
         return True
     finally:
-        await connection.aclose()
+        connection.close()
     return False
 
 
@@ -198,10 +198,10 @@ async def test_connections_above_the_cap_wait_unread(socket_path: Path) -> None:
             await fake.wait_for(lambda: fake.open_connections == 2)
         assert fake.served_connections == 1
         assert fake.count("daemon.health") == 1, "the second connection is not read"
-        await first.aclose()
+        first.close()
         with anyio.fail_after(5):
             assert json.loads(await second.receive_line())["id"] == 2
-        await second.aclose()
+        second.close()
 
 
 async def test_handler_failures_map_like_the_conductor(fake: FakeDaemon) -> None:
@@ -262,7 +262,7 @@ async def test_monitor_stream_never_answers_its_request(fake: FakeDaemon) -> Non
     with anyio.move_on_after(0.1) as scope:
         await connection.receive_line()
     assert scope.cancelled_caught, "no answer to the request"
-    await connection.aclose()
+    connection.close()
     with anyio.fail_after(5):
         await fake.wait_for(lambda: fake.monitor_subscribers == 0)
 

@@ -1,4 +1,4 @@
-"""The pool: reuse, expiry, the reaper, stale connections, and serving above the conductor's cap."""
+"""The pool: reuse, expiry, the housekeeper, stale connections, and serving above the conductor's cap."""
 
 from __future__ import annotations
 
@@ -35,14 +35,14 @@ async def test_idle_connections_are_reused_last_in_first_out(fake: FakeDaemon) -
     pool = make_pool(fake.socket_path)
     first = await pool.acquire()
     second = await pool.acquire()
-    await pool.release(first, reusable=True)
-    await pool.release(second, reusable=True)
+    pool.release(first, reusable=True)
+    pool.release(second, reusable=True)
     assert await pool.acquire() is second
     assert await pool.acquire() is first
     assert fake.accepted_connections == 2
-    await pool.release(first, reusable=True)
-    await pool.release(second, reusable=True)
-    await pool.aclose()
+    pool.release(first, reusable=True)
+    pool.release(second, reusable=True)
+    pool.close()
     with anyio.fail_after(5):
         await fake.wait_for(lambda: fake.open_connections == 0)
 
@@ -50,7 +50,7 @@ async def test_idle_connections_are_reused_last_in_first_out(fake: FakeDaemon) -
 async def test_an_unusable_connection_is_closed_not_pooled(fake: FakeDaemon) -> None:
     pool = make_pool(fake.socket_path)
     connection = await pool.acquire()
-    await pool.release(connection, reusable=False)
+    pool.release(connection, reusable=False)
     assert pool.live_connections == 0
     assert pool.free_permits == 4
     with anyio.fail_after(5):
@@ -58,20 +58,20 @@ async def test_an_unusable_connection_is_closed_not_pooled(fake: FakeDaemon) -> 
     assert await pool.acquire() is not connection
 
 
-async def test_expired_connections_are_replaced_at_checkout_without_a_reaper(
+async def test_expired_connections_are_replaced_at_checkout_without_a_housekeeper(
     fake: FakeDaemon,
 ) -> None:
     pool = make_pool(fake.socket_path, max_idle=0.05)
     connection = await pool.acquire()
-    await pool.release(connection, reusable=True)
+    pool.release(connection, reusable=True)
     await anyio.sleep(0.1)  # the idle time under test, not a synchronisation
     replacement = await pool.acquire()
     assert replacement is not connection
     assert fake.accepted_connections == 2
     with anyio.fail_after(5):
         await fake.wait_for(lambda: fake.open_connections == 1)
-    await pool.release(replacement, reusable=True)
-    await pool.aclose()
+    pool.release(replacement, reusable=True)
+    pool.close()
 
 
 async def test_the_reaper_leaves_an_idle_client_holding_no_connection(fake: FakeDaemon) -> None:
@@ -144,14 +144,14 @@ async def test_full_capacity_returns_once_the_pool_has_no_live_connection(
                 await sdk_log.wait_for("pool capacity 1")
             assert pool.capacity == 1
             assert waiter_got == [], "the second caller waits for the served connection"
-            await pool.release(served, reusable=True)
+            pool.release(served, reusable=True)
         assert waiter_got == [served]
-        await pool.release(served, reusable=False)
+        pool.release(served, reusable=False)
         assert pool.live_connections == 0
         assert pool.capacity == 3
         assert pool.free_permits == 3
         assert "no live connections: pool capacity back to 3" in sdk_log.messages
-        await pool.aclose()
+        pool.close()
         with anyio.fail_after(5):
             await fake.wait_for(lambda: fake.open_connections == 0)
 
@@ -199,7 +199,7 @@ async def test_waiting_for_a_slot_is_bounded_and_leaks_nothing(fake: FakeDaemon)
 
 async def test_a_closed_pool_refuses_calls(fake: FakeDaemon) -> None:
     pool = make_pool(fake.socket_path)
-    await pool.aclose()
+    pool.close()
     with pytest.raises(DaemonError, match="closed"):
         await pool.acquire()
     with pytest.raises(DaemonError, match="closed"):

@@ -35,6 +35,7 @@ from ._transport import (
     DeadlinePassed,
     Disconnected,
     by_deadline,
+    current_time,
     frame,
 )
 
@@ -320,7 +321,7 @@ class DaemonClient(AsyncMethods):
             raise RuntimeError("this DaemonClient is already in use as a context manager")
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
-        task_group.start_soon(self._pool.run_reaper)
+        task_group.start_soon(self._pool.run_housekeeping)
         self._task_group = task_group
         return self
 
@@ -343,7 +344,7 @@ class DaemonClient(AsyncMethods):
         Calls in flight finish and then close their connection. Open streams are
         left to their consumers.
         """
-        await self._pool.aclose()
+        self._pool.close()
 
     async def call(
         self, method: str, params: Params = None, *, timeout: float | None = None
@@ -453,20 +454,15 @@ class DaemonClient(AsyncMethods):
         reading and a retry.
         """
         limit = self._timeout if timeout is None else timeout
-        deadline = NO_DEADLINE if limit is None else anyio.current_time() + limit
+        deadline = NO_DEADLINE if limit is None else current_time() + limit
         started = time.perf_counter()
         possibly_executed = False
         attempts = 0
         while True:
             attempts += 1
-            if deadline == NO_DEADLINE or self._pool.has_idle_connection():
-                attempt = self._attempt(method, request_id, line, decoder, deadline)
-            else:
-                # It will wait for a connection, then for the answer: one cancel
-                # scope for the whole attempt costs less than one per wait.
-                attempt = by_deadline(
-                    deadline, self._attempt(method, request_id, line, decoder, NO_DEADLINE)
-                )
+            attempt = self._attempt(method, request_id, line, decoder, deadline)
+            if deadline != NO_DEADLINE and not self._pool.enforces_deadlines:
+                attempt = by_deadline(deadline, attempt)
             try:
                 result = await attempt
             except DeadlinePassed:
@@ -500,7 +496,11 @@ class DaemonClient(AsyncMethods):
         decoder: msgspec.json.Decoder[_Response[Any]] | None,
         deadline: float,
     ) -> Any:
-        """One request/response cycle on a pooled connection."""
+        """One request/response cycle on a pooled connection.
+
+        ``deadline`` goes to the pool, which enforces it over the whole cycle
+        (or the caller does, see :meth:`_request`).
+        """
         pool = self._pool
         try:
             connection = await pool.acquire(deadline)
@@ -511,11 +511,11 @@ class DaemonClient(AsyncMethods):
         reusable = False
         try:
             try:
-                await connection.send_line(line, deadline)
+                await connection.send_line(line)
                 if decoder is None:
                     reusable = True
                     return None
-                reply = await connection.receive_line(deadline)
+                reply = await connection.receive_line()
             except Disconnected as exc:
                 raise _lost(method, request_id, possibly_executed=True) from exc
             except ProtocolError as exc:
@@ -523,7 +523,7 @@ class DaemonClient(AsyncMethods):
             result, error = _parse(reply, decoder, method, request_id)
             reusable = True
         finally:
-            await pool.release(connection, reusable=reusable)
+            pool.release(connection, reusable=reusable)
         if error is not None:
             raise error
         return result
@@ -598,7 +598,7 @@ class _Stream(EventStream[T]):
         self._finished = True
         connection, self._connection = self._connection, None
         if connection is not None:
-            await connection.aclose()
+            connection.close()
 
     def __del__(self) -> None:
         if self._connection is not None:
@@ -609,7 +609,7 @@ class _Stream(EventStream[T]):
         try:
             await connection.send_line(self._line)
         except BaseException as exc:
-            await connection.aclose()
+            connection.close()
             if isinstance(exc, Disconnected):
                 raise _lost(self._method, self._request_id, possibly_executed=True) from exc
             raise
@@ -620,7 +620,7 @@ class _Stream(EventStream[T]):
         if self._idle_timeout is None:
             deadline = NO_DEADLINE
         else:
-            deadline = anyio.current_time() + self._idle_timeout
+            deadline = current_time() + self._idle_timeout
         try:
             return await connection.receive_line(deadline)
         except DeadlinePassed:

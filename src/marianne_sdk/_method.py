@@ -11,10 +11,12 @@ P = TypeVar("P", bound=msgspec.Struct)
 R = TypeVar("R")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class MethodInfo(Generic[P, R]):
     """One method of the conductor, as declared in ``schema/marianne.openrpc.json``.
 
+    Each method has one entry, compared by identity: hashing it by its
+    fields would cost a call more than the lookups it keys.
     ``result_type`` is anything ``msgspec.convert`` accepts as a target type.
     ``notification`` and ``notification_type`` are set only for the streaming
     method: the JSON-RPC notification it pushes and the type of its params.

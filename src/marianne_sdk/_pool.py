@@ -1,36 +1,65 @@
 """Connections: a bounded LIFO pool of proven, idle-expiring conductor connections.
 
 Ownership rules (what keeps the pool sound under cancellation): every change of
-who owns a connection or a permit happens synchronously, with no ``await``
+who owns a connection or a slot happens synchronously, with no ``await``
 between taking a thing and recording it; a connection returns to the pool only
 after a complete request/response cycle (the caller says so); anything else
-closes it. Closing comes last, after the books are updated.
+closes it.
+
+Callers beyond the pool's capacity wait in line. A released connection goes
+straight to the first caller in line, and a freed slot lets the first caller
+open a new connection: nobody overtakes, and no slot is free while someone
+waits. A waiter cancelled after something was handed to it passes it on.
+
+While :meth:`Pool.run_housekeeping` runs, the pool enforces the deadlines its
+callers give :meth:`Pool.acquire`, for the whole time they wait in line and
+hold the connection: one timer for the whole pool, instead of a cancel scope
+per call (which costs more than the rest of a pooled call's bookkeeping). A
+waiter whose deadline passes leaves the line with :class:`DeadlinePassed`; a
+connection whose holder's deadline passes is closed under it
+(:meth:`._transport.Connection.expire`), which is also what a timeout must do
+to a connection whose response may still come. The same task closes idle
+connections as they expire.
 
 The conductor serves a fixed number of connections at once (5 by default) and
 silently leaves the others unread until one closes. So a new connection first
 proves it is served (see :data:`._transport.HANDSHAKE`) and only then carries
 requests. When a new connection is not served within :data:`PROBE_WINDOW`
 while this pool already has proven connections, the conductor is at its cap:
-the connection is dropped and its permit is withheld, lowering the pool's
+the connection is dropped and its slot is withheld, lowering the pool's
 capacity to the connections the conductor does serve; the caller then waits
-for one of those. Withheld permits come back when the pool has no live
-connection left (after the reaper or errors closed them all), so capacity is
-re-measured from scratch once the pool has gone quiet.
+for one of those. Withheld slots come back when the pool has no live
+connection left (after the housekeeper or errors closed them all), so
+capacity is re-measured from scratch once the pool has gone quiet.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import logging
-import time
+from collections import deque
 from collections.abc import Collection
+from enum import Enum, auto
+from typing import Any
 
 import anyio
 
 from ._errors import DaemonError, DaemonNotRunningError
-from ._transport import HANDSHAKE, NO_DEADLINE, Connection, DeadlinePassed, by_deadline
+from ._transport import (
+    HANDSHAKE,
+    NO_DEADLINE,
+    Connection,
+    DeadlinePassed,
+    by_deadline,
+    current_time,
+)
 
 PROBE_WINDOW = 0.2
 """Seconds a new connection may take to prove it is served while others already are."""
+
+_COMPACT_AFTER = 64
+"""Finished timers tolerated in the heap before it is rebuilt without them."""
 
 _log = logging.getLogger("marianne_sdk")
 
@@ -39,11 +68,42 @@ class _NotServed(Exception):
     """A probing connection was given up: the conductor serves no more connections."""
 
 
+class _Turn(Enum):
+    WAITING = auto()
+    HANDED = auto()  # a connection, leased to the waiter
+    GRANTED = auto()  # a slot: the waiter opens a connection
+    EXPIRED = auto()  # its deadline passed
+    LEFT = auto()  # cancelled
+
+
+class _Waiter:
+    """A caller in line for a connection."""
+
+    __slots__ = ("connection", "event", "timer", "turn")
+
+    def __init__(self) -> None:
+        self.event = anyio.Event()
+        self.turn = _Turn.WAITING
+        self.connection: Connection | None = None
+        self.timer: _Timer | None = None
+
+    def end_wait(self, turn: _Turn, connection: Connection | None = None) -> None:
+        self.turn = turn
+        self.connection = connection
+        self.event.set()
+
+
+_Timer = list[Any]
+"""``[deadline, sequence number, target]``, a list so that the heap compares in C:
+target is a :class:`_Waiter`, a leased :class:`Connection`, or None once
+nothing is left to expire."""
+
+
 class Pool:
     """Connections to one socket for request/response cycles.
 
-    ``acquire`` hands out a proven connection and a permit; every ``acquire``
-    must be followed by exactly one ``release``.
+    ``acquire`` hands out a proven connection holding one of the pool's slots;
+    every ``acquire`` must be followed by exactly one ``release``.
     """
 
     def __init__(
@@ -60,17 +120,17 @@ class Pool:
         self._size = size
         self._max_idle = max_idle_seconds
         self._connect_timeout = connect_timeout
-        self._permits = anyio.Semaphore(size, fast_acquire=True)
-        self._idle: list[tuple[Connection, float]] = []  # oldest first; reuse from the end
-        self._live = 0  # proven connections, idle or leased
+        self._busy = 0  # slots held: leased connections and connections being opened
         self._withheld = 0
+        self._live = 0  # proven connections, idle or leased
+        self._idle: list[tuple[Connection, float]] = []  # oldest first; reuse from the end
+        self._line: deque[_Waiter] = deque()
         self._closed = False
-        self._reaper_wake: anyio.Event | None = None
-
-    @property
-    def free_permits(self) -> int:
-        """Permits not held by a caller nor withheld (all of them when the pool is quiet)."""
-        return self._permits.value
+        self._timers: list[_Timer] = []  # a heap
+        self._finished_timers = 0
+        self._timer_numbers = itertools.count()
+        self._lease_timers: dict[Connection, _Timer] = {}
+        self._alarm: anyio.CancelScope | None = None  # the housekeeper's sleep, while it runs
 
     @property
     def capacity(self) -> int:
@@ -78,13 +138,19 @@ class Pool:
         return self._size - self._withheld
 
     @property
+    def free_permits(self) -> int:
+        """Slots neither held by a caller nor withheld (all of them when the pool is quiet)."""
+        return self.capacity - self._busy
+
+    @property
     def live_connections(self) -> int:
         """Open proven connections, idle or leased."""
         return self._live
 
-    def has_idle_connection(self) -> bool:
-        """Whether :meth:`acquire` would most likely not have to wait now."""
-        return bool(self._idle) and self._permits.value > 0
+    @property
+    def enforces_deadlines(self) -> bool:
+        """Whether :meth:`acquire`'s deadline is enforced (while :meth:`run_housekeeping` runs)."""
+        return self._alarm is not None
 
     async def acquire(self, deadline: float = NO_DEADLINE) -> Connection:
         """A proven connection for one request/response cycle, by ``deadline``.
@@ -92,81 +158,228 @@ class Pool:
         Raises :class:`DaemonNotRunningError` when no connection can be made,
         :class:`._transport.Disconnected` when one was closed before it was
         proven (nothing was sent on it), or :class:`._transport.DeadlinePassed`.
+        Waiting in line is bounded by ``deadline`` only if
+        :attr:`enforces_deadlines`; otherwise the caller bounds it.
         """
         while True:
             self._check_open()
-            try:
-                self._permits.acquire_nowait()
-            except anyio.WouldBlock:
-                await by_deadline(deadline, self._permits.acquire())
+            if self._busy < self.capacity:
+                self._busy += 1
+                connection = self._take_idle()
+                if connection is not None:
+                    self._lease(connection, deadline)
+                    return connection
+            else:
+                connection = await self._wait_in_line(deadline)
+                if connection is not None:
+                    return connection
             try:
                 self._check_open()
-                return await self._checkout(deadline)
+                connection = await self._open(probing=True, deadline=deadline)
             except _NotServed:
-                self._withheld += 1  # keep the permit: one connection fewer at a time
+                self._busy -= 1
+                self._withheld += 1  # one connection fewer at a time
                 _log.debug("conductor serves no more connections: pool capacity %d", self.capacity)
+                continue
             except BaseException:
-                self._permits.release()
+                self._free_slot()
                 raise
+            self._live += 1
+            self._lease(connection, deadline)
+            return connection
 
-    async def release(self, connection: Connection, *, reusable: bool) -> None:
+    def release(self, connection: Connection, *, reusable: bool) -> None:
         """Give back an acquired connection, to be reused only if ``reusable``."""
-        self._permits.release()
+        timer = self._lease_timers.pop(connection, None)
+        if timer is not None:
+            self._finish(timer)
         if reusable and not self._closed:
-            self._idle.append((connection, time.monotonic()))
-            wake = self._reaper_wake
-            if wake is not None:
-                self._reaper_wake = None
-                wake.set()
+            self._pass_on(connection)
             return
         self._forget()
         _log.debug("connection discarded")
-        await connection.aclose()
+        connection.close()
+        self._free_slot()
 
     async def open_dedicated(self) -> Connection:
         """A proven connection outside the pool (for a stream); the caller closes it."""
         self._check_open()
         return await self._open(probing=False)
 
-    async def run_reaper(self) -> None:
-        """Close idle connections as they expire, so an idle client holds no conductor slot."""
-        while True:
-            if not self._idle:
-                self._reaper_wake = wake = anyio.Event()
-                await wake.wait()
-                continue
-            delay = self._idle[0][1] + self._max_idle - time.monotonic()
-            if delay > 0:
-                await anyio.sleep(delay)
-            else:
-                await self._close_all(self._take_expired())
+    async def run_housekeeping(self) -> None:
+        """Enforce deadlines and close idle connections as they expire, until cancelled.
 
-    async def aclose(self) -> None:
+        An idle client then holds no conductor slot. The pool's life ends with
+        this task's: the pool closes, and calls it could no longer bound end
+        (their connection closes, or they leave the line with
+        :class:`DaemonError`).
+        """
+        try:
+            while True:
+                now = current_time()
+                self._expire_timers(now)
+                self._close_expired_idle(now)
+                with anyio.CancelScope(deadline=self._next_alarm()) as self._alarm:
+                    await anyio.sleep_forever()
+        finally:
+            self._alarm = None
+            self.close()
+            for connection in list(self._lease_timers):
+                connection.close()
+            self._grant_waiting(all_waiters=True)
+
+    def close(self) -> None:
         """Close idle connections and refuse new acquisitions; leased ones close on release."""
         self._closed = True
         idle = [connection for connection, _ in self._idle]
         self._idle.clear()
-        for _ in idle:
+        for connection in idle:
             self._forget()
-        await self._close_all(idle)
+            connection.close()
 
-    async def _checkout(self, deadline: float) -> Connection:
+    def _take_idle(self) -> Connection | None:
         # The newest idle connection is the least likely to have expired; if
         # it has, so have all the others, and the loop closes them all.
         while self._idle:
             connection, idle_since = self._idle.pop()
-            if time.monotonic() - idle_since < self._max_idle and connection.is_reusable():
+            if current_time() - idle_since < self._max_idle and connection.is_reusable():
                 return connection
             self._forget()
             _log.debug("idle connection expired, closed or unclean: discarded before use")
-            await connection.aclose()
-        connection = await self._open(probing=True, deadline=deadline)
-        self._live += 1
-        return connection
+            connection.close()
+        return None
+
+    async def _wait_in_line(self, deadline: float) -> Connection | None:
+        """Wait for a connection (returned, leased) or a slot (None)."""
+        waiter = _Waiter()
+        self._line.append(waiter)
+        if deadline != NO_DEADLINE and self._alarm is not None:
+            waiter.timer = self._start_timer(deadline, waiter)
+        try:
+            await waiter.event.wait()
+        except BaseException:
+            self._leave_line(waiter)
+            raise
+        if waiter.turn is _Turn.EXPIRED:
+            raise DeadlinePassed
+        return waiter.connection
+
+    def _leave_line(self, waiter: _Waiter) -> None:
+        """A cancelled waiter: what was handed to it goes to the next in line."""
+        turn, connection = waiter.turn, waiter.connection
+        waiter.turn = _Turn.LEFT
+        if turn is _Turn.HANDED:
+            assert connection is not None
+            self.release(connection, reusable=True)
+        elif turn is _Turn.GRANTED:
+            self._free_slot()
+        elif turn is _Turn.WAITING and waiter.timer is not None:
+            self._finish(waiter.timer)
+
+    def _next_in_line(self) -> _Waiter | None:
+        while self._line:
+            waiter = self._line.popleft()
+            if waiter.turn is _Turn.WAITING:
+                return waiter
+        return None
+
+    def _pass_on(self, connection: Connection) -> None:
+        """A reusable connection, still holding its slot: to the next in line, or idle."""
+        waiter = self._next_in_line()
+        if waiter is None:
+            self._busy -= 1
+            idle_since = current_time()
+            self._idle.append((connection, idle_since))
+            self._wake_by(idle_since + self._max_idle)
+            return
+        timer = waiter.timer
+        if timer is not None:
+            timer[2] = connection
+            self._lease_timers[connection] = timer
+        waiter.end_wait(_Turn.HANDED, connection)
+
+    def _free_slot(self) -> None:
+        self._busy -= 1
+        self._grant_waiting()
+
+    def _grant_waiting(self, *, all_waiters: bool = False) -> None:
+        """Let waiters open connections while slots are free (or all of them, to fail)."""
+        while all_waiters or self._busy < self.capacity:
+            waiter = self._next_in_line()
+            if waiter is None:
+                return
+            if waiter.timer is not None:
+                self._finish(waiter.timer)
+            self._busy += 1
+            waiter.end_wait(_Turn.GRANTED)
+
+    def _lease(self, connection: Connection, deadline: float) -> None:
+        if deadline != NO_DEADLINE and self._alarm is not None:
+            self._lease_timers[connection] = self._start_timer(deadline, connection)
+
+    def _start_timer(self, deadline: float, target: _Waiter | Connection) -> _Timer:
+        timer: _Timer = [deadline, next(self._timer_numbers), target]
+        heapq.heappush(self._timers, timer)
+        self._wake_by(deadline)
+        return timer
+
+    def _finish(self, timer: _Timer) -> None:
+        """Forget a timer that has nothing left to expire."""
+        timer[2] = None
+        self._finished_timers += 1
+        if self._finished_timers > _COMPACT_AFTER and 2 * self._finished_timers > len(self._timers):
+            self._timers = [live for live in self._timers if live[2] is not None]
+            heapq.heapify(self._timers)
+            self._finished_timers = 0
+
+    def _expire_timers(self, now: float) -> None:
+        timers = self._timers
+        while timers and timers[0][0] <= now:
+            target = heapq.heappop(timers)[2]
+            if target is None:
+                self._finished_timers -= 1
+            elif isinstance(target, _Waiter):
+                target.end_wait(_Turn.EXPIRED)
+            else:
+                assert isinstance(target, Connection)
+                del self._lease_timers[target]
+                _log.debug("deadline passed: closing the connection under its caller")
+                target.expire()
+
+    def _wake_by(self, when: float) -> None:
+        alarm = self._alarm
+        if alarm is not None and when < alarm.deadline:
+            alarm.deadline = when
+
+    def _next_alarm(self) -> float:
+        timers = self._timers
+        while timers and timers[0][2] is None:
+            heapq.heappop(timers)
+            self._finished_timers -= 1
+        wake = timers[0][0] if timers else NO_DEADLINE
+        if self._idle:
+            wake = min(wake, self._idle[0][1] + self._max_idle)
+        return wake
+
+    def _close_expired_idle(self, now: float) -> None:
+        cutoff = now - self._max_idle
+        count = 0
+        for _, idle_since in self._idle:
+            if idle_since > cutoff:
+                break
+            count += 1
+        if not count:
+            return
+        expired = [connection for connection, _ in self._idle[:count]]
+        del self._idle[:count]
+        _log.debug("closing %d expired idle connection(s)", len(expired))
+        for connection in expired:
+            self._forget()
+            connection.close()
 
     async def _open(self, *, probing: bool, deadline: float = NO_DEADLINE) -> Connection:
         """A new connection, proven served within ``connect_timeout`` and by ``deadline``."""
-        give_up = anyio.current_time() + self._connect_timeout
+        give_up = current_time() + self._connect_timeout
         try:
             return await by_deadline(min(deadline, give_up), self._connect(probing=probing))
         except DeadlinePassed:
@@ -187,11 +400,11 @@ class Pool:
         try:
             served = await self._prove(connection, probing=probing)
         except BaseException:
-            await connection.aclose()
+            connection.close()
             raise
         if served:
             return connection
-        await connection.aclose()
+        connection.close()
         raise _NotServed
 
     async def _prove(self, connection: Connection, *, probing: bool) -> bool:
@@ -204,34 +417,13 @@ class Pool:
             if probing and self._live:
                 return False
 
-    def _take_expired(self) -> list[Connection]:
-        cutoff = time.monotonic() - self._max_idle
-        count = 0
-        for _, idle_since in self._idle:
-            if idle_since > cutoff:
-                break
-            count += 1
-        expired = [connection for connection, _ in self._idle[:count]]
-        del self._idle[:count]
-        for _ in expired:
-            self._forget()
-        if expired:
-            _log.debug("closing %d expired idle connection(s)", len(expired))
-        return expired
-
     def _forget(self) -> None:
         self._live -= 1
         if self._live == 0 and self._withheld:
             _log.debug("no live connections: pool capacity back to %d", self._size)
-            for _ in range(self._withheld):
-                self._permits.release()
             self._withheld = 0
+            self._grant_waiting()
 
     def _check_open(self) -> None:
         if self._closed:
             raise DaemonError("the DaemonClient is closed")
-
-    @staticmethod
-    async def _close_all(connections: list[Connection]) -> None:
-        for connection in connections:
-            await connection.aclose()

@@ -5,24 +5,33 @@ The conductor reads and writes one JSON object per line and refuses lines of
 anyio's ``max_bytes`` is only checked between reads and would let a longer
 line through.
 
-Reads and writes go straight to the non-blocking socket, waiting with
-``anyio.wait_readable``/``wait_writable``: on asyncio, anyio's Unix socket
-stream wakes its reader with ``Future.set_result``, which raises
-``InvalidStateError`` inside the event loop when the read was cancelled just as
-data arrived (anyio 4.16), and cancelled reads are routine here. It also saves
-a checkpoint per operation.
+Reads and writes go straight to the non-blocking socket rather than through
+anyio's socket stream: on asyncio, that stream wakes its reader with
+``Future.set_result``, which raises ``InvalidStateError`` inside the event loop
+when the read was cancelled just as data arrived (anyio 4.16), and cancelled
+reads are routine here.
 
-A call's deadline is an absolute time on anyio's clock, honoured only where an
-operation actually has to wait: a cancel scope costs several microseconds, and
-most operations do not wait (with the conductor on the same CPU, its answer is
-usually there before it is read).
+How bytes are read depends on the event loop. On asyncio, a reader callback
+stays registered for the connection's life and moves bytes into its buffer
+as they arrive, as asyncio's own transports do: registering and unregistering
+with epoll for every read would cost two system calls per response. On trio
+(and any other loop) the reading task itself waits for the socket with
+``anyio.wait_readable``, which trio implements with one registration per wait.
+
+A deadline is an absolute time on anyio's clock, honoured only where an
+operation actually has to wait: a cancel scope costs several microseconds.
+:meth:`Connection.expire` is the other way to end a wait: closing the
+connection under its user turns whatever it waits for into
+:class:`DeadlinePassed`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import math
 import socket
+import weakref
 from collections.abc import Awaitable, Collection
 from typing import Any, TypeVar
 
@@ -39,6 +48,7 @@ MAX_LINE_BYTES = 16_777_216
 _MAX_CONTENT = MAX_LINE_BYTES - 1
 _RECEIVE_SIZE = 65_536
 _LARGE_RECEIVE_SIZE = 1_048_576  # once a line has outgrown one read: fewer reads and waits
+_PAUSE_READING_AT = _LARGE_RECEIVE_SIZE  # buffered bytes holding a whole line
 _PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_DONTWAIT
 
 HANDSHAKE = b"\n"
@@ -119,19 +129,22 @@ def frame(payload: bytes) -> bytes:
 class Connection:
     """One Unix socket connection to the conductor, read line by line.
 
-    Use :meth:`open`; every I/O failure surfaces as :class:`Disconnected` or
-    :class:`ProtocolError`, after which the connection must be closed.
+    Use :meth:`open`; every I/O failure surfaces as :class:`Disconnected`,
+    :class:`ProtocolError` or (after :meth:`expire`) :class:`DeadlinePassed`,
+    after which the connection must be closed.
     """
 
-    __slots__ = ("_buffer", "_closed", "_sock", "_stream")
+    __slots__ = ("_buffer", "_closed", "_sock", "_stream", "_timed_out")
 
     def __init__(self, stream: SocketStream) -> None:
+        # The stream owns the socket object; only the raw socket is used.
         self._stream = stream
         # Cached once: looking the raw socket up through ``extra()`` costs more
         # than the peek it is used for.
         self._sock: socket.socket = stream.extra(SocketAttribute.raw_socket)
         self._buffer = bytearray()
         self._closed = False
+        self._timed_out = False
 
     @classmethod
     async def open(cls, path: str, trusted_uids: Collection[int] | None) -> Connection:
@@ -152,11 +165,12 @@ class Connection:
             raise DaemonNotRunningError(f"not permitted to connect to {path}") from exc
         except OSError as exc:
             raise DaemonNotRunningError(f"cannot connect to {path}: {exc}") from exc
-        connection = cls(stream)
+        loop = _running_asyncio_loop()
+        connection = cls(stream) if loop is None else _ReaderConnection(stream, loop)
         try:
             check_peer(connection._sock, path, trusted_uids)
         except BaseException:
-            await connection.aclose()
+            connection.close()
             raise
         return connection
 
@@ -165,7 +179,7 @@ class Connection:
         try:
             await send_all(self._sock, line, deadline)
         except (anyio.ClosedResourceError, OSError) as exc:
-            raise Disconnected(str(exc)) from exc
+            raise self._failure(str(exc)) from exc
 
     async def receive_line(self, deadline: float = NO_DEADLINE) -> bytes | bytearray:
         """The next line without its newline.
@@ -173,22 +187,15 @@ class Connection:
         Cancelling this, or running out of time, loses nothing: bytes already
         read stay buffered.
         """
-        buffer = self._buffer
-        if not buffer:
-            # The usual case: the whole answer arrives in one read.
-            chunk = await self._receive(deadline, _RECEIVE_SIZE)
-            end = chunk.find(b"\n")
-            if end == len(chunk) - 1:
-                return chunk[:end]
-            buffer += chunk
         searched = 0
         while True:
+            buffer = self._buffer
             end = buffer.find(b"\n", searched)
             if end >= 0:
                 if end > _MAX_CONTENT:
                     break
                 if end == len(buffer) - 1:
-                    # A long answer usually ends its buffer: hand it over, uncopied.
+                    # An answer usually ends its buffer: hand it over, uncopied.
                     self._buffer = bytearray()
                     del buffer[end:]
                     return buffer
@@ -198,21 +205,32 @@ class Connection:
             if len(buffer) > _MAX_CONTENT:
                 break
             searched = len(buffer)
-            buffer += await self._receive(deadline, _LARGE_RECEIVE_SIZE)
+            await self._receive_more(deadline)
         raise ProtocolError(f"received a line longer than the limit of {_MAX_CONTENT} bytes")
 
-    async def _receive(self, deadline: float, size: int) -> bytes:
+    async def _receive_more(self, deadline: float) -> None:
+        """Wait (until ``deadline``) for bytes, and add them to the buffer."""
+        size = _RECEIVE_SIZE if len(self._buffer) < _RECEIVE_SIZE else _LARGE_RECEIVE_SIZE
         try:
             chunk = await receive_some(self._sock, deadline, size)
         except (anyio.ClosedResourceError, OSError) as exc:
-            raise Disconnected(str(exc)) from exc
-        if chunk:
-            return chunk
+            raise self._failure(str(exc)) from exc
+        if not chunk:
+            raise self._end_of_stream()
+        self._buffer += chunk
+
+    def _end_of_stream(self) -> Exception:
         if self._buffer:
-            raise ProtocolError(
+            return ProtocolError(
                 f"connection closed in the middle of a line ({len(self._buffer)} bytes)"
             )
-        raise Disconnected("connection closed by the conductor")
+        return Disconnected("connection closed by the conductor")
+
+    def _failure(self, reason: str) -> Exception:
+        """What an I/O error means: the connection broke, or :meth:`expire` closed it."""
+        if self._timed_out:
+            return DeadlinePassed()
+        return Disconnected(reason)
 
     async def handshake_reply(self) -> None:
         """Read the answer to :data:`HANDSHAKE`; anything else is a :class:`ProtocolError`."""
@@ -240,25 +258,154 @@ class Connection:
         # Either EOF (b"") or bytes nobody asked for: both end the connection's use.
         return False
 
-    def close_unused(self) -> None:
-        """Close the socket at once, bypassing the event loop.
+    def expire(self) -> None:
+        """Close the connection because its user's deadline passed.
 
-        Only for finalizers, where nothing can be awaited: safe because no task
-        can be using a connection whose owner is being collected.
+        The wait it is in, or its next operation, raises :class:`DeadlinePassed`.
         """
-        self._closed = True
-        self._sock.close()
+        self._timed_out = True
+        self.close()
 
-    async def aclose(self) -> None:
-        """Close the connection. Idempotent; never raises.
+    def close(self) -> None:
+        """Close the connection at once. Idempotent; never raises, never waits.
 
-        Shielded so that the socket is closed even by a task being cancelled;
-        the cancellation is delivered at the caller's next checkpoint.
+        A task waiting to read or write on it is woken with the error its
+        operation then raises.
         """
         if self._closed:
             return
         self._closed = True
-        # Wakes a task waiting to read or write (ClosedResourceError) before the fd goes.
         anyio.notify_closing(self._sock)
-        with anyio.CancelScope(shield=True), contextlib.suppress(Exception):
-            await self._stream.aclose()
+        self._sock.close()
+
+    def close_unused(self) -> None:
+        """Close the socket without the event loop, for finalizers (nothing can be awaited).
+
+        Safe because no task can be using a connection whose owner is being collected.
+        """
+        self._closed = True
+        self._sock.close()
+
+
+class _ReaderConnection(Connection):
+    """A connection whose bytes an asyncio reader callback moves into the buffer.
+
+    The callback wakes a waiting task only at a newline, at the line limit or
+    at the end of the stream, so a long answer costs one wake-up, not one per
+    read.
+    """
+
+    __slots__ = ("__weakref__", "_ended", "_loop", "_paused", "_release_socket", "_waiter")
+
+    def __init__(self, stream: SocketStream, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(stream)
+        self._loop = loop
+        self._waiter: asyncio.Future[None] | None = None
+        self._ended: Exception | None = None
+        self._paused = False
+        # The loop holds the callback, the callback only a weak reference: a
+        # connection nobody closed is still collected, and then unregistered
+        # before its socket closes (a closed fd left registered would break
+        # the next socket to get its number).
+        self._release_socket = weakref.finalize(self, _release_socket, loop, self._sock)
+        self._read_when_ready()
+
+    def _read_when_ready(self) -> None:
+        self._loop.add_reader(self._sock, _on_readable, weakref.ref(self))
+
+    def on_readable(self) -> None:
+        """Move what the socket has into the buffer (the reader callback)."""
+        buffer = self._buffer
+        size = _RECEIVE_SIZE if len(buffer) < _RECEIVE_SIZE else _LARGE_RECEIVE_SIZE
+        try:
+            chunk = self._sock.recv(size)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self._end(self._failure(str(exc)))
+            return
+        if not chunk:
+            self._end(self._end_of_stream())
+            return
+        buffer += chunk
+        if b"\n" in chunk:
+            if len(buffer) >= _PAUSE_READING_AT:
+                # Lines nobody has taken yet: let the conductor wait, as a
+                # reading task would.
+                self._loop.remove_reader(self._sock)
+                self._paused = True
+            self._wake()
+        elif len(buffer) > _MAX_CONTENT:
+            # No line can end within the limit now: receive_line says so.
+            self._end(ProtocolError("line limit exceeded"))
+
+    def _end(self, error: Exception) -> None:
+        self._ended = error
+        self._loop.remove_reader(self._sock)
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def _receive_more(self, deadline: float) -> None:
+        if self._ended is not None:
+            raise self._ended
+        if self._paused:
+            self._paused = False
+            self._read_when_ready()
+        searched = len(self._buffer)
+        # The answer is often there already: take it without a trip through the loop.
+        self.on_readable()
+        if len(self._buffer) != searched or self._ended is not None:
+            return
+        waiter = self._waiter = self._loop.create_future()
+        try:
+            await by_deadline(deadline, waiter)
+        finally:
+            self._waiter = None
+        if len(self._buffer) == searched and self._ended is not None:
+            raise self._ended
+
+    def is_reusable(self) -> bool:
+        # The reader has already taken any unsolicited bytes or EOF into the
+        # buffer or ``_ended``: no need to peek.
+        return not self._closed and not self._buffer and self._ended is None
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._ended is None:
+            self._end(self._failure("connection closed"))
+        anyio.notify_closing(self._sock)
+        self._release_socket()
+
+    def close_unused(self) -> None:
+        self._closed = True
+        self._release_socket()
+
+
+def _on_readable(connection: weakref.ref[_ReaderConnection]) -> None:
+    reader = connection()
+    if reader is not None:
+        reader.on_readable()
+
+
+def _release_socket(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> None:
+    """Stop watching ``sock``, then close it; also the finalizer of a collected connection."""
+    with contextlib.suppress(Exception):  # a closed loop has nothing to unregister
+        loop.remove_reader(sock)
+    sock.close()
+
+
+def _running_asyncio_loop() -> asyncio.AbstractEventLoop | None:
+    """The asyncio event loop this task runs on; None under trio."""
+    return asyncio.events._get_running_loop()
+
+
+def current_time() -> float:
+    """``anyio.current_time()``, without its backend lookup on asyncio (where it is the loop's)."""
+    loop = asyncio.events._get_running_loop()
+    return loop.time() if loop is not None else anyio.current_time()
