@@ -23,6 +23,7 @@ from msgspec import UNSET, UnsetType
 from ._compat import is_supported
 from ._discovery import resolve_socket_path
 from ._errors import ConnectionLostError, DaemonError, InvalidParamsError, ProtocolError
+from ._eventloop import current_time
 from ._generated.methods import AsyncMethods
 from ._generated.registry import CONDUCTOR_VERSIONS, DAEMON_STATUS, ERROR_CLASS_BY_CODE, METHODS
 from ._invoke import EventStream
@@ -35,7 +36,6 @@ from ._transport import (
     DeadlinePassed,
     Disconnected,
     by_deadline,
-    current_time,
     frame,
 )
 
@@ -515,7 +515,9 @@ class DaemonClient(AsyncMethods):
                 if decoder is None:
                     reusable = True
                     return None
-                reply = await connection.receive_line()
+                # A lone call's answer is usually there at once; with others in
+                # flight, reading at once would make the conductor answer one by one.
+                reply = await connection.receive_line(eager=pool.in_use == 1)
             except Disconnected as exc:
                 raise _lost(method, request_id, possibly_executed=True) from exc
             except ProtocolError as exc:

@@ -46,13 +46,13 @@ from typing import Any
 import anyio
 
 from ._errors import DaemonError, DaemonNotRunningError
+from ._eventloop import Wakeup, current_time
 from ._transport import (
     HANDSHAKE,
     NO_DEADLINE,
     Connection,
     DeadlinePassed,
     by_deadline,
-    current_time,
 )
 
 PROBE_WINDOW = 0.2
@@ -79,10 +79,10 @@ class _Turn(Enum):
 class _Waiter:
     """A caller in line for a connection."""
 
-    __slots__ = ("connection", "event", "timer", "turn")
+    __slots__ = ("connection", "timer", "turn", "wakeup")
 
     def __init__(self) -> None:
-        self.event = anyio.Event()
+        self.wakeup = Wakeup()
         self.turn = _Turn.WAITING
         self.connection: Connection | None = None
         self.timer: _Timer | None = None
@@ -90,7 +90,7 @@ class _Waiter:
     def end_wait(self, turn: _Turn, connection: Connection | None = None) -> None:
         self.turn = turn
         self.connection = connection
-        self.event.set()
+        self.wakeup.set()
 
 
 _Timer = list[Any]
@@ -141,6 +141,11 @@ class Pool:
     def free_permits(self) -> int:
         """Slots neither held by a caller nor withheld (all of them when the pool is quiet)."""
         return self.capacity - self._busy
+
+    @property
+    def in_use(self) -> int:
+        """Connections leased or being opened for callers."""
+        return self._busy
 
     @property
     def live_connections(self) -> int:
@@ -256,7 +261,7 @@ class Pool:
         if deadline != NO_DEADLINE and self._alarm is not None:
             waiter.timer = self._start_timer(deadline, waiter)
         try:
-            await waiter.event.wait()
+            await waiter.wakeup.wait()
         except BaseException:
             self._leave_line(waiter)
             raise
