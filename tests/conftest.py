@@ -21,6 +21,12 @@ def anyio_backend(request: pytest.FixtureRequest) -> str:
     return backend
 
 
+@pytest.fixture(params=["managed", "plain"])
+def managed(request: pytest.FixtureRequest) -> bool:
+    """Whether a client runs as ``async with`` (the pool enforces deadlines) or is only built."""
+    return bool(request.param == "managed")
+
+
 @pytest.fixture
 def socket_path() -> Iterator[Path]:
     """A socket path in a fresh directory under /tmp: AF_UNIX paths must stay under 108 bytes."""

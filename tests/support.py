@@ -8,8 +8,11 @@ import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import anyio
+
+from marianne_sdk import DaemonClient
 
 
 class LogWatch(logging.Handler):
@@ -60,3 +63,19 @@ async def raw_server(path: Path, script: Script) -> AsyncIterator[anyio.Event]:
             task_group.start_soon(accept)
             yield finished
             task_group.cancel_scope.cancel()
+
+
+@asynccontextmanager
+async def open_client(path: Path, *, managed: bool, **options: Any) -> AsyncIterator[DaemonClient]:
+    """A client used as ``async with`` (``managed``: the pool enforces deadlines) or not."""
+    if managed:
+        async with DaemonClient(path, **options) as client:
+            assert client._pool.enforces_deadlines
+            yield client
+        return
+    client = DaemonClient(path, **options)
+    try:
+        yield client
+        assert not client._pool.enforces_deadlines
+    finally:
+        await client.close()

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
+from tests.support import open_client
 
 from marianne_sdk import DaemonClient
 from marianne_sdk.testing import FakeDaemon, Fault
@@ -23,7 +24,9 @@ async def echo(params: dict[str, Any]) -> Any:
     return params["token"]
 
 
-async def test_random_cancellation_never_mixes_up_results_nor_leaks(fake: FakeDaemon) -> None:
+async def test_random_cancellation_never_mixes_up_results_nor_leaks(
+    fake: FakeDaemon, managed: bool
+) -> None:
     fake.register("test.echo", echo)
     rng = random.Random(20261127)
     outcomes: Counter[str] = Counter()
@@ -55,7 +58,9 @@ async def test_random_cancellation_never_mixes_up_results_nor_leaks(fake: FakeDa
         await anyio.sleep(delay)
         scope.cancel()
 
-    async with DaemonClient(fake.socket_path, pool_size=POOL_SIZE, timeout=30.0) as client:
+    async with open_client(
+        fake.socket_path, managed=managed, pool_size=POOL_SIZE, timeout=30.0
+    ) as client:
         with anyio.fail_after(60):
             async with anyio.create_task_group() as task_group:
                 for number in range(1000):
@@ -85,9 +90,9 @@ async def test_random_cancellation_never_mixes_up_results_nor_leaks(fake: FakeDa
         assert sorted(answers) == list(range(POOL_SIZE))
 
 
-async def test_a_late_response_never_reaches_the_next_call(fake: FakeDaemon) -> None:
+async def test_a_late_response_never_reaches_the_next_call(fake: FakeDaemon, managed: bool) -> None:
     fake.register("test.echo", echo)
-    async with DaemonClient(fake.socket_path, pool_size=1) as client:
+    async with open_client(fake.socket_path, managed=managed, pool_size=1) as client:
         with pytest.raises(TimeoutError):
             await client.call("test.echo", {"token": "first", "delay": 0.2}, timeout=0.05)
         assert await client.call("test.echo", {"token": "second", "delay": 0}) == "second"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from pathlib import Path
 
@@ -204,3 +205,73 @@ async def test_a_closed_pool_refuses_calls(fake: FakeDaemon) -> None:
         await pool.acquire()
     with pytest.raises(DaemonError, match="closed"):
         await pool.open_dedicated()
+
+
+async def test_callers_in_line_are_served_in_arrival_order(fake: FakeDaemon) -> None:
+    pool = make_pool(fake.socket_path, size=1)
+    held = await pool.acquire()
+    served: list[int] = []
+
+    async def wait_in_line(number: int) -> None:
+        connection = await pool.acquire()
+        served.append(number)
+        pool.release(connection, reusable=True)
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as task_group:
+            for number in range(5):
+                task_group.start_soon(wait_in_line, number)
+                await anyio.wait_all_tasks_blocked()  # each one in line before the next comes
+            pool.release(held, reusable=True)
+    assert served == [0, 1, 2, 3, 4]
+    assert fake.accepted_connections == 1, "the one connection was handed from caller to caller"
+    assert pool.free_permits == 1
+    pool.close()
+
+
+async def test_a_caller_cancelled_after_its_turn_came_passes_the_connection_on(
+    fake: FakeDaemon, anyio_backend: str
+) -> None:
+    # Only asyncio's own cancellation (Task.cancel, asyncio.timeout) can interrupt
+    # a wait whose turn was already handed over; anyio and trio let such a task
+    # run on to its next checkpoint, with the connection in hand.
+    pool = make_pool(fake.socket_path, size=1)
+    held = await pool.acquire()
+    got: dict[str, object] = {}
+    first_task: list[asyncio.Task[None]] = []
+
+    async def first_in_line(scope: anyio.CancelScope) -> None:
+        if anyio_backend == "asyncio":
+            first_task.append(asyncio.current_task())  # type: ignore[arg-type]
+        with scope:
+            try:
+                connection = await pool.acquire()
+            except asyncio.CancelledError:
+                got["first"] = "cancelled in line"
+                return
+            got["first"] = "served"
+            pool.release(connection, reusable=True)
+
+    async def second_in_line() -> None:
+        connection = await pool.acquire()
+        got["second"] = connection
+        pool.release(connection, reusable=True)
+
+    scope = anyio.CancelScope()
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(first_in_line, scope)
+            await anyio.wait_all_tasks_blocked()
+            task_group.start_soon(second_in_line)
+            await anyio.wait_all_tasks_blocked()
+            pool.release(held, reusable=True)  # handed to the first in line...
+            if first_task:  # ...which is cancelled before it runs
+                first_task[0].cancel()
+            else:
+                scope.cancel()
+    assert got["first"] == ("cancelled in line" if anyio_backend == "asyncio" else "served")
+    assert got["second"] is held, "the connection reached the next caller"
+    assert pool.free_permits == 1
+    assert pool.live_connections == 1
+    assert fake.accepted_connections == 1
+    pool.close()

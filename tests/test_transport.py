@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import socket
+import warnings
 from pathlib import Path
 
 import anyio
@@ -12,6 +14,7 @@ from tests.support import raw_server
 
 from marianne_sdk import DaemonNotRunningError, ProtocolError, RequestTooLargeError
 from marianne_sdk._transport import (
+    HANDSHAKE,
     MAX_LINE_BYTES,
     Connection,
     Disconnected,
@@ -19,6 +22,7 @@ from marianne_sdk._transport import (
     receive_some,
     send_all,
 )
+from marianne_sdk.testing import FakeDaemon
 
 pytestmark = pytest.mark.anyio
 
@@ -214,3 +218,39 @@ async def test_handshake_reply_must_be_an_error_with_null_id(socket_path: Path) 
 async def test_missing_socket(socket_path: Path) -> None:
     with pytest.raises(DaemonNotRunningError, match=str(socket_path)):
         await connect(socket_path)
+
+
+async def test_a_reader_that_falls_behind_holds_the_sender_back(socket_path: Path) -> None:
+    line = b"x" * 999 + b"\n"
+    count = 8_000  # 8 MB, far more than the socket buffers hold
+
+    async def script(sock: socket.socket) -> None:
+        await send_all(sock, line * count)
+        await receive_some(sock)
+
+    async with raw_server(socket_path, script):
+        connection = await connect(socket_path)
+        largest_buffer = 0
+        for _ in range(count):
+            assert await connection.receive_line() == line[:-1]
+            largest_buffer = max(largest_buffer, len(connection._buffer))
+            await anyio.lowlevel.checkpoint()  # a slow consumer: the loop runs meanwhile
+        connection.close()
+    assert largest_buffer < 3 * 1024 * 1024, "unread lines are left in the socket, not buffered"
+
+
+async def test_a_connection_nobody_closed_is_closed_when_collected(fake: FakeDaemon) -> None:
+    connection = await connect(fake.socket_path)
+    await fake.wait_for(lambda: fake.open_connections == 1)
+    del connection
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)  # a bare socket's finalizer says so
+        gc.collect()
+    with anyio.fail_after(5):
+        await fake.wait_for(lambda: fake.open_connections == 0)
+    # Its descriptor number is free again, with nothing left registered for it.
+    replacement = await connect(fake.socket_path)
+    await replacement.send_line(HANDSHAKE)
+    with anyio.fail_after(5):
+        await replacement.handshake_reply()
+    replacement.close()

@@ -321,7 +321,13 @@ class DaemonClient(AsyncMethods):
             raise RuntimeError("this DaemonClient is already in use as a context manager")
         task_group = anyio.create_task_group()
         await task_group.__aenter__()
-        task_group.start_soon(self._pool.run_housekeeping)
+        try:
+            # Started, not just scheduled: the first call's deadline is the pool's to enforce.
+            await task_group.start(self._pool.run_housekeeping)
+        except BaseException:
+            task_group.cancel_scope.cancel()
+            await task_group.__aexit__(None, None, None)
+            raise
         self._task_group = task_group
         return self
 

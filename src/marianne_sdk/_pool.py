@@ -44,6 +44,7 @@ from enum import Enum, auto
 from typing import Any
 
 import anyio
+from anyio.abc import TaskStatus
 
 from ._errors import DaemonError, DaemonNotRunningError
 from ._eventloop import Wakeup, current_time
@@ -211,20 +212,27 @@ class Pool:
         self._check_open()
         return await self._open(probing=False)
 
-    async def run_housekeeping(self) -> None:
+    async def run_housekeeping(
+        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
+    ) -> None:
         """Enforce deadlines and close idle connections as they expire, until cancelled.
 
-        An idle client then holds no conductor slot. The pool's life ends with
-        this task's: the pool closes, and calls it could no longer bound end
-        (their connection closes, or they leave the line with
+        An idle client then holds no conductor slot. Deadlines are enforced
+        from when the task has started (``task_status``). The pool's life ends
+        with this task's: the pool closes, and calls it could no longer bound
+        end (their connection closes, or they leave the line with
         :class:`DaemonError`).
         """
+        report_started: TaskStatus[None] | None = task_status
         try:
             while True:
                 now = current_time()
                 self._expire_timers(now)
                 self._close_expired_idle(now)
                 with anyio.CancelScope(deadline=self._next_alarm()) as self._alarm:
+                    if report_started is not None:
+                        report_started.started()
+                        report_started = None
                     await anyio.sleep_forever()
         finally:
             self._alarm = None

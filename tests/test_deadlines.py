@@ -1,0 +1,114 @@
+"""Deadlines hold with the client's background task (``async with``) and without it.
+
+With the background task the pool enforces each call's deadline from one
+timer; a client that is only constructed wraps each call in a cancel scope.
+The behaviour a caller sees must be the same.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import anyio
+import pytest
+from tests.support import open_client
+
+from marianne_sdk import ConnectionLostError, DaemonClient, DaemonError
+from marianne_sdk._pool import _COMPACT_AFTER
+from marianne_sdk.testing import FakeDaemon, Fault
+
+pytestmark = pytest.mark.anyio
+
+
+async def echo(params: dict[str, Any]) -> Any:
+    await anyio.sleep(params["delay"])
+    return params["token"]
+
+
+async def test_an_unanswered_call_times_out_and_its_connection_is_closed(
+    fake: FakeDaemon, managed: bool
+) -> None:
+    fake.register("test.echo", echo)
+    async with open_client(fake.socket_path, managed=managed, pool_size=2) as client:
+        started = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"test\.echo \(id 1\).*0\.1 s"):
+            await client.call("test.echo", {"token": "late", "delay": 30}, timeout=0.1)
+        assert time.monotonic() - started < 5
+        assert client._pool.live_connections == 0
+        assert client._pool.free_permits == 2
+        assert await client.call("test.echo", {"token": "next", "delay": 0}) == "next"
+        assert fake.accepted_connections == 2
+
+
+async def test_a_caller_in_line_times_out_and_leaves_no_trace(
+    fake: FakeDaemon, managed: bool
+) -> None:
+    fake.register("test.echo", echo)
+    async with open_client(fake.socket_path, managed=managed, pool_size=1) as client:
+        results: list[Any] = []
+        async with anyio.create_task_group() as task_group:
+
+            async def hold_the_connection() -> None:
+                results.append(await client.call("test.echo", {"token": "held", "delay": 0.3}))
+
+            task_group.start_soon(hold_the_connection)
+            await fake.wait_for(lambda: fake.count("test.echo") == 1)
+            with pytest.raises(TimeoutError):
+                await client.call("test.echo", {"token": "queued", "delay": 0}, timeout=0.05)
+        assert results == ["held"]
+        assert client._pool.free_permits == 1
+        assert await client.call("test.echo", {"token": "after", "delay": 0}) == "after"
+        assert fake.accepted_connections == 1, "the connection went back to the pool"
+        assert fake.count("test.echo") == 2, "the timed-out caller sent nothing"
+
+
+async def test_a_deadline_spans_the_wait_in_line_and_the_answer(
+    fake: FakeDaemon, managed: bool
+) -> None:
+    fake.register("test.echo", echo)
+    async with open_client(fake.socket_path, managed=managed, pool_size=1) as client:
+        async with anyio.create_task_group() as task_group:
+            task_group.start_soon(client.call, "test.echo", {"token": "first", "delay": 0.2})
+            await fake.wait_for(lambda: fake.count("test.echo") == 1)
+            started = time.monotonic()
+            # 0.2 s in line, then an answer that takes 0.2 s more: past the 0.3 s.
+            with pytest.raises(TimeoutError):
+                await client.call("test.echo", {"token": "second", "delay": 0.2}, timeout=0.3)
+            assert time.monotonic() - started < 2
+        assert fake.count("test.echo") == 2, "the second call was sent once it had a connection"
+
+
+async def test_leaving_the_client_ends_the_calls_it_bounded(fake: FakeDaemon) -> None:
+    fake.inject(Fault.SILENCE, "test.sink")
+    outcomes: dict[str, BaseException] = {}
+
+    async def record(name: str, client: DaemonClient) -> None:
+        try:
+            await client.call("test.sink", {"caller": name}, timeout=30)
+        except Exception as exc:
+            outcomes[name] = exc
+
+    # The client's block is left with both calls unanswered (nothing would bound
+    # them any more); the callers' task group then waits for them to end.
+    with anyio.fail_after(5):
+        async with (
+            anyio.create_task_group() as callers,
+            DaemonClient(fake.socket_path, pool_size=1) as client,
+        ):
+            callers.start_soon(record, "holding", client)
+            await fake.wait_for(lambda: fake.count("test.sink") == 1)
+            callers.start_soon(record, "in line", client)
+            await anyio.wait_all_tasks_blocked()
+    assert isinstance(outcomes["holding"], ConnectionLostError)
+    assert outcomes["holding"].possibly_executed
+    assert isinstance(outcomes["in line"], DaemonError)
+    assert "closed" in str(outcomes["in line"])
+
+
+async def test_finished_deadlines_do_not_pile_up(fake: FakeDaemon) -> None:
+    async with DaemonClient(fake.socket_path, pool_size=2, timeout=30) as client:
+        for _ in range(5 * _COMPACT_AFTER):
+            await client.call("daemon.health")
+        # Each call's 30 s timer outlives the call; they are dropped as they finish.
+        assert len(client._pool._timers) <= 2 * _COMPACT_AFTER + 2
