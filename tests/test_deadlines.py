@@ -79,13 +79,13 @@ async def test_a_deadline_spans_the_wait_in_line_and_the_answer(
         assert fake.count("test.echo") == 2, "the second call was sent once it had a connection"
 
 
-async def test_leaving_the_client_ends_the_calls_it_bounded(fake: FakeDaemon) -> None:
+async def test_leaving_the_client_ends_the_calls_still_in_flight(fake: FakeDaemon) -> None:
     fake.inject(Fault.SILENCE, "test.sink")
     outcomes: dict[str, BaseException] = {}
 
-    async def record(name: str, client: DaemonClient) -> None:
+    async def record(name: str, client: DaemonClient, timeout: float | None) -> None:
         try:
-            await client.call("test.sink", {"caller": name}, timeout=30)
+            await client.call("test.sink", {"caller": name}, timeout=timeout)
         except Exception as exc:
             outcomes[name] = exc
 
@@ -96,9 +96,9 @@ async def test_leaving_the_client_ends_the_calls_it_bounded(fake: FakeDaemon) ->
             anyio.create_task_group() as callers,
             DaemonClient(fake.socket_path, pool_size=1) as client,
         ):
-            callers.start_soon(record, "holding", client)
+            callers.start_soon(record, "holding", client, None)
             await fake.wait_for(lambda: fake.count("test.sink") == 1)
-            callers.start_soon(record, "in line", client)
+            callers.start_soon(record, "in line", client, 30)
             await anyio.wait_all_tasks_blocked()
     assert isinstance(outcomes["holding"], ConnectionLostError)
     assert outcomes["holding"].possibly_executed

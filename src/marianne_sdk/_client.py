@@ -264,9 +264,13 @@ class DaemonClient(AsyncMethods):
     idle for ``max_idle_seconds`` are closed, and ``connect_timeout`` bounds
     opening one.
 
-    Use ``async with DaemonClient() as client:`` to also close idle connections
-    in the background as they expire; otherwise they are closed when next
-    needed, and by :meth:`close`.
+    Use ``async with DaemonClient() as client:``: a background task then closes
+    idle connections as they expire (otherwise they are closed when next
+    needed, and by :meth:`close`) and enforces every call's deadline with one
+    timer, which costs less than a cancel scope per call. Leaving the block
+    closes the client: calls other tasks still have in flight end, with
+    :class:`ConnectionLostError`, or :class:`DaemonError` if they were still
+    waiting for a connection.
 
     A request is sent twice only if it provably never reached the conductor, or
     its method is idempotent; a timeout never causes a second send.

@@ -130,7 +130,7 @@ class Pool:
         self._timers: list[_Timer] = []  # a heap
         self._finished_timers = 0
         self._timer_numbers = itertools.count()
-        self._lease_timers: dict[Connection, _Timer] = {}
+        self._leased: dict[Connection, _Timer | None] = {}  # with its deadline's timer
         self._alarm: anyio.CancelScope | None = None  # the housekeeper's sleep, while it runs
 
     @property
@@ -196,7 +196,7 @@ class Pool:
 
     def release(self, connection: Connection, *, reusable: bool) -> None:
         """Give back an acquired connection, to be reused only if ``reusable``."""
-        timer = self._lease_timers.pop(connection, None)
+        timer = self._leased.pop(connection)
         if timer is not None:
             self._finish(timer)
         if reusable and not self._closed:
@@ -219,8 +219,8 @@ class Pool:
 
         An idle client then holds no conductor slot. Deadlines are enforced
         from when the task has started (``task_status``). The pool's life ends
-        with this task's: the pool closes, and calls it could no longer bound
-        end (their connection closes, or they leave the line with
+        with this task's: the pool closes, and calls still in flight end (their
+        connection closes under them, or they leave the line with
         :class:`DaemonError`).
         """
         report_started: TaskStatus[None] | None = task_status
@@ -237,7 +237,7 @@ class Pool:
         finally:
             self._alarm = None
             self.close()
-            for connection in list(self._lease_timers):
+            for connection in list(self._leased):
                 connection.close()
             self._grant_waiting(all_waiters=True)
 
@@ -308,7 +308,7 @@ class Pool:
         timer = waiter.timer
         if timer is not None:
             timer[2] = connection
-            self._lease_timers[connection] = timer
+        self._leased[connection] = timer
         waiter.end_wait(_Turn.HANDED, connection)
 
     def _free_slot(self) -> None:
@@ -327,8 +327,8 @@ class Pool:
             waiter.end_wait(_Turn.GRANTED)
 
     def _lease(self, connection: Connection, deadline: float) -> None:
-        if deadline != NO_DEADLINE and self._alarm is not None:
-            self._lease_timers[connection] = self._start_timer(deadline, connection)
+        enforced = deadline != NO_DEADLINE and self._alarm is not None
+        self._leased[connection] = self._start_timer(deadline, connection) if enforced else None
 
     def _start_timer(self, deadline: float, target: _Waiter | Connection) -> _Timer:
         timer: _Timer = [deadline, next(self._timer_numbers), target]
@@ -355,7 +355,7 @@ class Pool:
                 target.end_wait(_Turn.EXPIRED)
             else:
                 assert isinstance(target, Connection)
-                del self._lease_timers[target]
+                self._leased[target] = None
                 _log.debug("deadline passed: closing the connection under its caller")
                 target.expire()
 

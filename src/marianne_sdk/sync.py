@@ -64,7 +64,8 @@ class DaemonClient(SyncMethods):
         try:
             self._portal = self._stack.enter_context(start_blocking_portal(backend="asyncio"))
             # Built and entered on the portal's loop: the async client's
-            # background idle reaper runs there for the life of this client.
+            # background task (idle expiry, deadlines) runs there for the life
+            # of this client.
             client = self._portal.call(
                 partial(
                     AsyncDaemonClient,
