@@ -283,18 +283,18 @@ class Pool:
         waiter.turn = _Turn.LEFT
         if turn is _Turn.HANDED:
             assert connection is not None
-            self.release(connection, reusable=True)
+            # Unless its deadline passed meanwhile and closed it under this waiter.
+            self.release(connection, reusable=connection.is_reusable())
         elif turn is _Turn.GRANTED:
             self._free_slot()
-        elif turn is _Turn.WAITING and waiter.timer is not None:
-            self._finish(waiter.timer)
+        elif turn is _Turn.WAITING:
+            self._line.remove(waiter)
+            if waiter.timer is not None:
+                self._finish(waiter.timer)
 
     def _next_in_line(self) -> _Waiter | None:
-        while self._line:
-            waiter = self._line.popleft()
-            if waiter.turn is _Turn.WAITING:
-                return waiter
-        return None
+        """The first waiter, out of the line (which holds only waiting callers)."""
+        return self._line.popleft() if self._line else None
 
     def _pass_on(self, connection: Connection) -> None:
         """A reusable connection, still holding its slot: to the next in line, or idle."""
@@ -352,6 +352,7 @@ class Pool:
             if target is None:
                 self._finished_timers -= 1
             elif isinstance(target, _Waiter):
+                self._line.remove(target)
                 target.end_wait(_Turn.EXPIRED)
             else:
                 assert isinstance(target, Connection)
