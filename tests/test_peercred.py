@@ -25,7 +25,16 @@ def connected() -> Iterator[socket.socket]:
 
 
 def test_default_trusts_us_and_root() -> None:
-    assert frozenset({os.getuid(), 0}) == DEFAULT_TRUSTED_UIDS
+    assert set(DEFAULT_TRUSTED_UIDS) == {os.getuid(), 0}
+    assert len(DEFAULT_TRUSTED_UIDS) == len({os.getuid(), 0})
+
+
+def test_default_follows_the_uid_this_process_has_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    real_uid = os.getuid()
+    monkeypatch.setattr(os, "getuid", lambda: real_uid + 4242)  # as after dropping privileges
+    assert real_uid + 4242 in DEFAULT_TRUSTED_UIDS
+    assert 0 in DEFAULT_TRUSTED_UIDS
+    assert real_uid == 0 or real_uid not in DEFAULT_TRUSTED_UIDS
 
 
 @linux_only

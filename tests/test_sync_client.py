@@ -157,6 +157,17 @@ def test_closed_client_raises(fake: ThreadedFake) -> None:
     events.close()  # nothing left to close: not an error
 
 
+def test_closing_the_client_closes_its_open_streams(fake: ThreadedFake) -> None:
+    client = DaemonClient(fake.socket_path)
+    events = client.monitor()
+    events.__enter__()
+    fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
+    client.close()
+    fake.wait_for(lambda: fake.fake.monitor_subscribers == 0)
+    assert events is not None, "the stream was still referenced: closed by the client, not by GC"
+    events.close()
+
+
 def test_one_client_serves_several_threads(client: DaemonClient, fake: ThreadedFake) -> None:
     with ThreadPoolExecutor(max_workers=8) as threads:
         statuses = list(threads.map(lambda _: client.health().status, range(40)))

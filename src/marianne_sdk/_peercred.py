@@ -14,16 +14,37 @@ import os
 import socket
 import struct
 import sys
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 
 from ._errors import UntrustedDaemonError
 
 logger = logging.getLogger("marianne_sdk")
 
-DEFAULT_TRUSTED_UIDS: frozenset[int] = (
-    frozenset({os.getuid(), 0}) if hasattr(os, "getuid") else frozenset()
-)
-"""This process's uid when the SDK was imported, and root."""
+
+class _ThisUserAndRoot(Collection[int]):
+    """Root and this process's uid, read when asked, not when the SDK was imported.
+
+    A process that drops privileges after importing then trusts its new uid.
+    """
+
+    def _uids(self) -> frozenset[int]:
+        return frozenset({os.getuid(), 0}) if hasattr(os, "getuid") else frozenset()
+
+    def __contains__(self, uid: object) -> bool:
+        return uid in self._uids()
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self._uids())
+
+    def __len__(self) -> int:
+        return len(self._uids())
+
+    def __repr__(self) -> str:
+        return "DEFAULT_TRUSTED_UIDS"
+
+
+DEFAULT_TRUSTED_UIDS: Collection[int] = _ThisUserAndRoot()
+"""This process's uid (at the time of each check) and root."""
 
 # struct ucred: pid, uid, gid.
 _UCRED = struct.Struct("3i")

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import os
+import weakref
 from collections.abc import Awaitable, Callable, Collection
 from contextlib import ExitStack
 from functools import partial
@@ -61,6 +62,7 @@ class DaemonClient(SyncMethods):
     ) -> None:
         self._stack = ExitStack()
         self._closed = False
+        self._streams: weakref.WeakSet[_PortalEventStream[Any]] = weakref.WeakSet()
         try:
             self._portal = self._stack.enter_context(start_blocking_portal(backend="asyncio"))
             # Built and entered on the portal's loop: the async client's
@@ -109,8 +111,7 @@ class DaemonClient(SyncMethods):
         Use as ``with client.stream(m) as events: for params in events``. See
         :meth:`marianne_sdk.DaemonClient.stream`.
         """
-        stream = self._client.stream(method, params, idle_timeout=idle_timeout)
-        return _PortalEventStream(self, stream)
+        return self._track(self._client.stream(method, params, idle_timeout=idle_timeout))
 
     def check_conductor_version(self, *, timeout: float | None = None) -> bool | None:
         """Whether the conductor's version is one the schema was written for.
@@ -124,10 +125,13 @@ class DaemonClient(SyncMethods):
         return self._run(self._client.is_daemon_running)
 
     def close(self) -> None:
-        """Close the connections and stop the client's thread. Idempotent.
+        """Close the connections, open streams' included, and stop the client's thread.
 
-        Later calls raise :class:`DaemonError`.
+        Idempotent. Later calls raise :class:`DaemonError`.
         """
+        if not self._closed:
+            for stream in list(self._streams):
+                stream.close()
         self._closed = True
         self._stack.close()
 
@@ -148,7 +152,13 @@ class DaemonClient(SyncMethods):
     def _stream_typed(
         self, info: MethodInfo[P, Any], params: P, idle_timeout: float | None
     ) -> SyncEventStream[Any]:
-        return _PortalEventStream(self, self._client._stream_typed(info, params, idle_timeout))
+        return self._track(self._client._stream_typed(info, params, idle_timeout))
+
+    def _track(self, stream: EventStream[E]) -> SyncEventStream[E]:
+        """``stream`` driven through the client's loop, and closed when the client closes."""
+        sync_stream = _PortalEventStream(self, stream)
+        self._streams.add(sync_stream)
+        return sync_stream
 
     def _run(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call`` on the client's loop and wait for it.
@@ -205,7 +215,6 @@ class _PortalEventStream(SyncEventStream[E]):
         return item
 
     def close(self) -> None:
-        # Once the client is closed its loop is gone; the stream's connection
-        # is closed when the stream is collected.
+        # Once the client is closed its loop is gone, and it closed this stream first.
         if not self._client._closed:
             self._client._run(self._stream.aclose)
