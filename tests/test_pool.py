@@ -11,6 +11,7 @@ import pytest
 from tests.support import LogWatch
 
 from marianne_sdk import DaemonClient, DaemonError, DaemonNotRunningError
+from marianne_sdk import _pool as pool_module
 from marianne_sdk._pool import Pool
 from marianne_sdk.testing import FakeDaemon, Fault
 
@@ -275,3 +276,38 @@ async def test_a_caller_cancelled_after_its_turn_came_passes_the_connection_on(
     assert pool.live_connections == 1
     assert fake.accepted_connections == 1
     pool.close()
+
+
+async def test_a_pool_under_load_probes_again_for_capacity_it_lost(
+    socket_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def echo(params: dict[str, object]) -> object:
+        await anyio.sleep(float(params["delay"]))  # type: ignore[arg-type]
+        return params["token"]
+
+    async with FakeDaemon(socket_path, max_served_connections=2) as fake:
+        fake.register("test.echo", echo)
+        async with DaemonClient(socket_path, pool_size=3) as client:
+            holder = DaemonClient(socket_path)
+            await holder.call("daemon.health")  # its idle connection takes a conductor slot
+            async with anyio.create_task_group() as task_group:
+                for token in ("a", "b"):
+                    task_group.start_soon(client.call, "test.echo", {"token": token, "delay": 0.3})
+            assert client._pool.capacity == 1, "the conductor served this client one connection"
+
+            await holder.close()  # the conductor could now serve this client two
+            monkeypatch.setattr(pool_module, "RETRY_CAPACITY_AFTER", 0.0)
+            finished: list[str] = []
+
+            async def call(token: str, delay: float) -> None:
+                await client.call("test.echo", {"token": token, "delay": delay})
+                finished.append(token)
+
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(call, "long", 1.0)
+                await fake.wait_for(lambda: fake.count("test.echo") == 3)
+                # The pool is never quiet (the long call holds its only connection),
+                # yet the next caller probes for more instead of waiting in line.
+                task_group.start_soon(call, "short", 0.0)
+            assert finished == ["short", "long"]
+            assert client._pool.capacity == 2

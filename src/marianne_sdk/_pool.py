@@ -28,9 +28,12 @@ requests. When a new connection is not served within :data:`PROBE_WINDOW`
 while this pool already has proven connections, the conductor is at its cap:
 the connection is dropped and its slot is withheld, lowering the pool's
 capacity to the connections the conductor does serve; the caller then waits
-for one of those. Withheld slots come back when the pool has no live
+for one of those. Withheld slots all come back when the pool has no live
 connection left (after the housekeeper or errors closed them all), so
-capacity is re-measured from scratch once the pool has gone quiet.
+capacity is re-measured from scratch once the pool has gone quiet. A pool that
+never goes quiet lends one back for a new probe every
+:data:`RETRY_CAPACITY_AFTER` seconds, to a caller that would otherwise wait:
+the conductor may serve more connections by then (other clients left).
 """
 
 from __future__ import annotations
@@ -58,6 +61,11 @@ from ._transport import (
 
 PROBE_WINDOW = 0.2
 """Seconds a new connection may take to prove it is served while others already are."""
+
+RETRY_CAPACITY_AFTER = 10.0
+"""Seconds after the pool's capacity was last lowered before it probes for more.
+
+A probe the conductor does not serve costs its caller :data:`PROBE_WINDOW`."""
 
 _COMPACT_AFTER = 64
 """Finished timers tolerated in the heap before it is rebuilt without them."""
@@ -123,6 +131,7 @@ class Pool:
         self._connect_timeout = connect_timeout
         self._busy = 0  # slots held: leased connections and connections being opened
         self._withheld = 0
+        self._capacity_lowered_at = 0.0
         self._live = 0  # proven connections, idle or leased
         self._idle: list[tuple[Connection, float]] = []  # oldest first; reuse from the end
         self._line: deque[_Waiter] = deque()
@@ -169,7 +178,7 @@ class Pool:
         """
         while True:
             self._check_open()
-            if self._busy < self.capacity:
+            if self._busy < self.capacity or self._lend_withheld_slot():
                 self._busy += 1
                 connection = self._take_idle()
                 if connection is not None:
@@ -185,6 +194,7 @@ class Pool:
             except _NotServed:
                 self._busy -= 1
                 self._withheld += 1  # one connection fewer at a time
+                self._capacity_lowered_at = current_time()
                 _log.debug("conductor serves no more connections: pool capacity %d", self.capacity)
                 continue
             except BaseException:
@@ -430,6 +440,14 @@ class Pool:
                 return True
             if probing and self._live:
                 return False
+
+    def _lend_withheld_slot(self) -> bool:
+        """Whether a withheld slot is given back for one more probe (see the module's doc)."""
+        if not self._withheld or current_time() - self._capacity_lowered_at < RETRY_CAPACITY_AFTER:
+            return False
+        self._withheld -= 1
+        _log.debug("probing whether the conductor serves more: pool capacity %d", self.capacity)
+        return True
 
     def _forget(self) -> None:
         self._live -= 1
