@@ -78,11 +78,16 @@ _any_message = msgspec.json.Decoder(_Message[Any])
 
 
 class _Codec:
-    """The decoders of one method, built once: a typed decoder is costly to create."""
+    """The decoders of one method, and its requests' start, built once per method.
 
-    __slots__ = ("message", "params", "response")
+    A typed decoder is costly to create, and a request of a typed call is its
+    start, its params and its id: no dict to build and encode per call.
+    """
+
+    __slots__ = ("message", "params", "request_start", "response")
 
     def __init__(self, info: MethodInfo[Any, Any]) -> None:
+        self.request_start = b'{"jsonrpc":"2.0","method":%b,"params":' % _encoder.encode(info.name)
         self.params = msgspec.json.Decoder(info.params_type)
         self.response = msgspec.json.Decoder(_Response[info.result_type])  # type: ignore[name-defined]
         self.message = msgspec.json.Decoder(_Message[info.notification_type])  # type: ignore[name-defined]
@@ -152,7 +157,7 @@ def _typed_line(info: MethodInfo[P, Any], codec: _Codec, params: P, request_id: 
         raise InvalidParamsError(
             f"invalid params for {info.name} (not sent): {exc}", method=info.name
         ) from exc
-    return _request_line(info.name, msgspec.Raw(encoded), request_id)
+    return frame(b'%b%b,"id":%d}' % (codec.request_start, encoded, request_id))
 
 
 def _error(error: _Error, method: str, request_id: int | str | None) -> DaemonError:
