@@ -34,6 +34,12 @@ class LogWatch(logging.Handler):
             await self._arrived.wait()
 
 
+async def echo(params: dict[str, Any]) -> Any:
+    """A FakeDaemon handler: ``params["token"]``, after ``params["delay"]`` seconds."""
+    await anyio.sleep(params["delay"])
+    return params["token"]
+
+
 Script = Callable[[socket.socket], Awaitable[None]]
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
-from tests.support import open_client
+from tests.support import echo, open_client
 
 from marianne_sdk import DaemonClient
 from marianne_sdk.testing import FakeDaemon, Fault
@@ -17,11 +17,6 @@ from marianne_sdk.testing import FakeDaemon, Fault
 pytestmark = pytest.mark.anyio
 
 POOL_SIZE = 4
-
-
-async def echo(params: dict[str, Any]) -> Any:
-    await anyio.sleep(params["delay"])
-    return params["token"]
 
 
 async def test_random_cancellation_never_mixes_up_results_nor_leaks(

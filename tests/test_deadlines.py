@@ -12,18 +12,13 @@ from typing import Any
 
 import anyio
 import pytest
-from tests.support import open_client
+from tests.support import echo, open_client
 
 from marianne_sdk import ConnectionLostError, DaemonClient, DaemonError
 from marianne_sdk._pool import _COMPACT_AFTER
 from marianne_sdk.testing import FakeDaemon, Fault
 
 pytestmark = pytest.mark.anyio
-
-
-async def echo(params: dict[str, Any]) -> Any:
-    await anyio.sleep(params["delay"])
-    return params["token"]
 
 
 async def test_an_unanswered_call_times_out_and_its_connection_is_closed(

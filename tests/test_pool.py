@@ -8,7 +8,7 @@ from pathlib import Path
 
 import anyio
 import pytest
-from tests.support import LogWatch
+from tests.support import LogWatch, echo
 
 from marianne_sdk import DaemonClient, DaemonError, DaemonNotRunningError
 from marianne_sdk import _pool as pool_module
@@ -281,10 +281,6 @@ async def test_a_caller_cancelled_after_its_turn_came_passes_the_connection_on(
 async def test_a_pool_under_load_probes_again_for_capacity_it_lost(
     socket_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def echo(params: dict[str, object]) -> object:
-        await anyio.sleep(float(params["delay"]))  # type: ignore[arg-type]
-        return params["token"]
-
     async with FakeDaemon(socket_path, max_served_connections=2) as fake:
         fake.register("test.echo", echo)
         async with DaemonClient(socket_path, pool_size=3) as client:
