@@ -307,3 +307,19 @@ async def test_a_pool_under_load_probes_again_for_capacity_it_lost(
                 task_group.start_soon(call, "short", 0.0)
             assert finished == ["short", "long"]
             assert client._pool.capacity == 2
+
+
+async def test_a_connection_closed_by_its_deadline_is_not_reused(fake: FakeDaemon) -> None:
+    # On asyncio the answer can be read in full just before the deadline closes
+    # the connection, so its caller may still call it reusable.
+    pool = make_pool(fake.socket_path)
+    connection = await pool.acquire()
+    connection.expire()
+    pool.release(connection, reusable=True)
+    assert pool.live_connections == 0
+    assert pool.free_permits == 4
+    replacement = await pool.acquire()
+    assert replacement is not connection
+    assert fake.accepted_connections == 2
+    pool.release(replacement, reusable=True)
+    pool.close()

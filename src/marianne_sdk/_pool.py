@@ -205,11 +205,15 @@ class Pool:
             return connection
 
     def release(self, connection: Connection, *, reusable: bool) -> None:
-        """Give back an acquired connection, to be reused only if ``reusable``."""
+        """Give back an acquired connection, to be reused only if ``reusable``.
+
+        A connection closed meanwhile is not reused whatever the caller says:
+        its deadline may have closed it after its answer had already arrived.
+        """
         timer = self._leased.pop(connection)
         if timer is not None:
             self._finish(timer)
-        if reusable and not self._closed:
+        if reusable and not self._closed and not connection.closed:
             self._pass_on(connection)
             return
         self._forget()
@@ -293,8 +297,7 @@ class Pool:
         waiter.turn = _Turn.LEFT
         if turn is _Turn.HANDED:
             assert connection is not None
-            # Unless its deadline passed meanwhile and closed it under this waiter.
-            self.release(connection, reusable=connection.is_reusable())
+            self.release(connection, reusable=True)
         elif turn is _Turn.GRANTED:
             self._free_slot()
         elif turn is _Turn.WAITING:

@@ -254,6 +254,11 @@ class Connection:
                 f"unexpected answer to the connection handshake: {line[:200]!r}"
             ) from None
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` (or :meth:`expire`) has been called."""
+        return self._closed
+
     def is_reusable(self) -> bool:
         """Whether an idle connection can carry a request: open, nothing unread, no EOF.
 
