@@ -82,7 +82,6 @@ class _Turn(Enum):
     HANDED = auto()  # a connection, leased to the waiter
     GRANTED = auto()  # a slot: the waiter opens a connection
     EXPIRED = auto()  # its deadline passed
-    LEFT = auto()  # cancelled
 
 
 class _Waiter:
@@ -132,7 +131,6 @@ class Pool:
         self._busy = 0  # slots held: leased connections and connections being opened
         self._withheld = 0
         self._capacity_lowered_at = 0.0
-        self._live = 0  # proven connections, idle or leased
         self._idle: list[tuple[Connection, float]] = []  # oldest first; reuse from the end
         self._line: deque[_Waiter] = deque()
         self._closed = False
@@ -160,7 +158,7 @@ class Pool:
     @property
     def live_connections(self) -> int:
         """Open proven connections, idle or leased."""
-        return self._live
+        return len(self._idle) + len(self._leased)
 
     @property
     def enforces_deadlines(self) -> bool:
@@ -200,7 +198,6 @@ class Pool:
             except BaseException:
                 self._free_slot()
                 raise
-            self._live += 1
             self._lease(connection, deadline)
             return connection
 
@@ -216,9 +213,9 @@ class Pool:
         if reusable and not self._closed and not connection.closed:
             self._pass_on(connection)
             return
-        self._forget()
         _log.debug("connection discarded")
         connection.close()
+        self._regain_capacity_if_quiet()
         self._free_slot()
 
     async def open_dedicated(self) -> Connection:
@@ -261,8 +258,8 @@ class Pool:
         idle = [connection for connection, _ in self._idle]
         self._idle.clear()
         for connection in idle:
-            self._forget()
             connection.close()
+        self._regain_capacity_if_quiet()
 
     def _take_idle(self) -> Connection | None:
         # The newest idle connection is the least likely to have expired; if
@@ -271,9 +268,9 @@ class Pool:
             connection, idle_since = self._idle.pop()
             if current_time() - idle_since < self._max_idle and connection.is_reusable():
                 return connection
-            self._forget()
             _log.debug("idle connection expired, closed or unclean: discarded before use")
             connection.close()
+            self._regain_capacity_if_quiet()
         return None
 
     async def _wait_in_line(self, deadline: float) -> Connection | None:
@@ -294,7 +291,6 @@ class Pool:
     def _leave_line(self, waiter: _Waiter) -> None:
         """A cancelled waiter: what was handed to it goes to the next in line."""
         turn, connection = waiter.turn, waiter.connection
-        waiter.turn = _Turn.LEFT
         if turn is _Turn.HANDED:
             assert connection is not None
             self.release(connection, reusable=True)
@@ -401,8 +397,8 @@ class Pool:
         del self._idle[:count]
         _log.debug("closing %d expired idle connection(s)", len(expired))
         for connection in expired:
-            self._forget()
             connection.close()
+        self._regain_capacity_if_quiet()
 
     async def _open(self, *, probing: bool, deadline: float = NO_DEADLINE) -> Connection:
         """A new connection, proven served within ``connect_timeout`` and by ``deadline``."""
@@ -441,7 +437,7 @@ class Pool:
             with anyio.move_on_after(PROBE_WINDOW):
                 await connection.handshake_reply()
                 return True
-            if probing and self._live:
+            if probing and self.live_connections:
                 return False
 
     def _lend_withheld_slot(self) -> bool:
@@ -452,9 +448,9 @@ class Pool:
         _log.debug("probing whether the conductor serves more: pool capacity %d", self.capacity)
         return True
 
-    def _forget(self) -> None:
-        self._live -= 1
-        if self._live == 0 and self._withheld:
+    def _regain_capacity_if_quiet(self) -> None:
+        """After proven connections closed: with none left, every withheld slot comes back."""
+        if self._withheld and not self.live_connections:
             _log.debug("no live connections: pool capacity back to %d", self._size)
             self._withheld = 0
             self._grant_waiting()
