@@ -1,12 +1,19 @@
-"""Fixtures: every I/O test runs on asyncio and on trio, against a FakeDaemon on a real socket."""
+"""Fixtures: every I/O test runs on asyncio and on trio, against a FakeDaemon on a real socket.
+
+Also on asyncio with uvloop, where installed (the dev extra installs it): the
+asyncio connection's reader callback is the loop's own API, and uvloop
+implements it apart from asyncio.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from tests.support import LogWatch
@@ -14,11 +21,14 @@ from tests.support import LogWatch
 from marianne_sdk import DaemonClient
 from marianne_sdk.testing import FakeDaemon
 
+BACKENDS: list[Any] = ["asyncio", "trio"]
+if importlib.util.find_spec("uvloop") is not None:
+    BACKENDS.insert(1, pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))
 
-@pytest.fixture(params=["asyncio", "trio"])
-def anyio_backend(request: pytest.FixtureRequest) -> str:
-    backend: str = request.param
-    return backend
+
+@pytest.fixture(params=BACKENDS)
+def anyio_backend(request: pytest.FixtureRequest) -> Any:
+    return request.param
 
 
 @pytest.fixture(params=["managed", "plain"])

@@ -283,12 +283,12 @@ PERMISSION_CHECK = textwrap.dedent(
 )
 
 
-async def test_permission_denied(fake: FakeDaemon, anyio_backend: str) -> None:
+async def test_permission_denied(fake: FakeDaemon, anyio_backend_name: str) -> None:
     path = Path(fake.socket_path)
     await anyio.Path(path.parent).chmod(0o755)
     await anyio.Path(path).chmod(0o000)
     if os.geteuid() == 0:
-        command = [sys.executable, "-c", PERMISSION_CHECK, str(path), anyio_backend]
+        command = [sys.executable, "-c", PERMISSION_CHECK, str(path), anyio_backend_name]
         completed = await anyio.run_process(command, check=True)
         output = completed.stdout.decode().strip()
     else:

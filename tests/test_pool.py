@@ -231,7 +231,7 @@ async def test_callers_in_line_are_served_in_arrival_order(fake: FakeDaemon) -> 
 
 
 async def test_a_caller_cancelled_after_its_turn_came_passes_the_connection_on(
-    fake: FakeDaemon, anyio_backend: str
+    fake: FakeDaemon, anyio_backend_name: str
 ) -> None:
     # Only asyncio's own cancellation (Task.cancel, asyncio.timeout) can interrupt
     # a wait whose turn was already handed over; anyio and trio let such a task
@@ -242,7 +242,7 @@ async def test_a_caller_cancelled_after_its_turn_came_passes_the_connection_on(
     first_task: list[asyncio.Task[None]] = []
 
     async def first_in_line(scope: anyio.CancelScope) -> None:
-        if anyio_backend == "asyncio":
+        if anyio_backend_name == "asyncio":
             first_task.append(asyncio.current_task())  # type: ignore[arg-type]
         with scope:
             try:
@@ -270,7 +270,7 @@ async def test_a_caller_cancelled_after_its_turn_came_passes_the_connection_on(
                 first_task[0].cancel()
             else:
                 scope.cancel()
-    assert got["first"] == ("cancelled in line" if anyio_backend == "asyncio" else "served")
+    assert got["first"] == ("cancelled in line" if anyio_backend_name == "asyncio" else "served")
     assert got["second"] is held, "the connection reached the next caller"
     assert pool.free_permits == 1
     assert pool.live_connections == 1
