@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import sys
@@ -12,6 +13,8 @@ from typing import Any
 import anyio
 import msgspec
 import pytest
+import trio
+from tests.fake_thread import threaded_fake
 
 from marianne_sdk import (
     METHODS,
@@ -389,3 +392,15 @@ async def test_every_typed_wrapper_round_trips(fake: FakeDaemon, client: DaemonC
     streaming = {info.python_name for info in METHODS.values() if info.streaming}
     assert called == {info.python_name for info in METHODS.values()} - streaming
     assert streaming == {"monitor"}  # exercised in test_streams
+
+
+def test_a_client_serves_one_event_loop_after_another(socket_path: Path) -> None:
+    # As a script does that calls asyncio.run() (or trio.run()) more than once.
+    with threaded_fake(socket_path) as fake:
+        client = DaemonClient(socket_path)
+        assert asyncio.run(client.call("daemon.health"))["status"] == "ok"
+        assert asyncio.run(client.call("daemon.health"))["status"] == "ok"
+        assert trio.run(client.call, "daemon.health")["status"] == "ok"
+        assert asyncio.run(client.call("daemon.health"))["status"] == "ok"
+        assert fake.fake.count("daemon.health") == 4
+        fake.wait_for(lambda: fake.fake.open_connections <= 1)

@@ -93,22 +93,27 @@ async def receive_some(
             await by_deadline(deadline, anyio.wait_readable(sock))
 
 
-async def send_all(sock: socket.socket, data: bytes, deadline: float = NO_DEADLINE) -> None:
-    """Write all of ``data`` to ``sock``, waiting (until ``deadline``) while its buffer is full.
+def send_now(sock: socket.socket, data: bytes | memoryview) -> int:
+    """How much of ``data`` ``sock`` takes without waiting (usually all of it)."""
+    try:
+        return sock.send(data)
+    except BlockingIOError:
+        return 0
+
+
+async def send_all(
+    sock: socket.socket, data: bytes, deadline: float = NO_DEADLINE, *, sent: int = 0
+) -> None:
+    """Write ``data`` past its first ``sent`` bytes to ``sock``, waiting (until ``deadline``)
+    while its buffer is full.
 
     If cancelled or out of time, any part of ``data`` may have been written.
     """
-    try:
-        sent = sock.send(data)
-    except BlockingIOError:
-        sent = 0
     view = memoryview(data)[sent:]
     while view:
-        await by_deadline(deadline, anyio.wait_writable(sock))
-        try:
-            view = view[sock.send(view) :]
-        except BlockingIOError:
-            continue
+        view = view[send_now(sock, view) :]
+        if view:
+            await by_deadline(deadline, anyio.wait_writable(sock))
 
 
 class _HandshakeReply(msgspec.Struct):
@@ -180,7 +185,10 @@ class Connection:
     async def send_line(self, line: bytes, deadline: float = NO_DEADLINE) -> None:
         """Write ``line`` (already framed by :func:`frame`, or :data:`HANDSHAKE`)."""
         try:
-            await send_all(self._sock, line, deadline)
+            # A line usually fits the socket's buffer: no coroutine to wait in.
+            sent = send_now(self._sock, line)
+            if sent < len(line):
+                await send_all(self._sock, line, deadline, sent=sent)
         except (anyio.ClosedResourceError, OSError) as exc:
             raise self._failure(str(exc)) from exc
 
@@ -358,7 +366,8 @@ class _ReaderConnection(Connection):
 
     def _end(self, error: Exception) -> None:
         self._ended = error
-        self._loop.remove_reader(self._sock)
+        if not self._loop.is_closed():
+            self._loop.remove_reader(self._sock)
         self._wake()
 
     def _wake(self) -> None:
@@ -379,7 +388,10 @@ class _ReaderConnection(Connection):
                 return
         waiter = self._waiter = self._loop.create_future()
         try:
-            await by_deadline(deadline, waiter)
+            if deadline == NO_DEADLINE:
+                await waiter  # the usual case, without by_deadline's coroutine
+            else:
+                await by_deadline(deadline, waiter)
         finally:
             self._waiter = None
         if len(self._buffer) == searched and self._ended is not None:
@@ -387,8 +399,15 @@ class _ReaderConnection(Connection):
 
     def is_reusable(self) -> bool:
         # The reader has already taken any unsolicited bytes or EOF into the
-        # buffer or ``_ended``: no need to peek.
-        return not self._closed and not self._buffer and self._ended is None
+        # buffer or ``_ended``: no need to peek. Only its own loop runs the
+        # reader: a client can serve one event loop after another (asyncio.run
+        # twice), not the same connection.
+        return (
+            not self._closed
+            and not self._buffer
+            and self._ended is None
+            and self._loop is running_asyncio_loop()
+        )
 
     def close(self) -> None:
         if self._closed:
