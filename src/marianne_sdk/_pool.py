@@ -41,7 +41,6 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import time
 from collections import deque
 from collections.abc import Collection
 from enum import Enum, auto
@@ -132,9 +131,7 @@ class Pool:
         self._busy = 0  # slots held: leased connections and connections being opened
         self._withheld = 0
         self._capacity_lowered_at = 0.0
-        # Oldest first, reused from the end; idle since when on the monotonic
-        # clock, which costs less to read than the loop's.
-        self._idle: list[tuple[Connection, float]] = []
+        self._idle: list[tuple[Connection, float]] = []  # oldest first; reuse from the end
         self._line: deque[_Waiter] = deque()
         self._closed = False
         self._timers: list[_Timer] = []  # a heap
@@ -201,9 +198,6 @@ class Pool:
             except BaseException:
                 self._free_slot()
                 raise
-            # While connections live, the housekeeper looks in at least every
-            # max_idle seconds: going idle then needs no alarm of its own.
-            self._wake_by(current_time() + self._max_idle)
             self._lease(connection, deadline)
             return connection
 
@@ -243,8 +237,9 @@ class Pool:
         report_started: TaskStatus[None] | None = task_status
         try:
             while True:
-                self._expire_timers(current_time())
-                self._close_expired_idle()
+                now = current_time()
+                self._expire_timers(now)
+                self._close_expired_idle(now)
                 with anyio.CancelScope(deadline=self._next_alarm()) as self._alarm:
                     if report_started is not None:
                         report_started.started()
@@ -271,7 +266,7 @@ class Pool:
         # it has, so have all the others, and the loop closes them all.
         while self._idle:
             connection, idle_since = self._idle.pop()
-            if time.monotonic() - idle_since < self._max_idle and connection.is_reusable():
+            if current_time() - idle_since < self._max_idle and connection.is_reusable():
                 return connection
             _log.debug("idle connection expired, closed or unclean: discarded before use")
             connection.close()
@@ -315,7 +310,9 @@ class Pool:
         waiter = self._next_in_line()
         if waiter is None:
             self._busy -= 1
-            self._idle.append((connection, time.monotonic()))
+            idle_since = current_time()
+            self._idle.append((connection, idle_since))
+            self._wake_by(idle_since + self._max_idle)
             return
         timer = waiter.timer
         if timer is not None:
@@ -384,14 +381,11 @@ class Pool:
             self._finished_timers -= 1
         wake = timers[0][0] if timers else NO_DEADLINE
         if self._idle:
-            idle_for = time.monotonic() - self._idle[0][1]
-            wake = min(wake, current_time() + self._max_idle - idle_for)
-        elif self._leased:
-            wake = min(wake, current_time() + self._max_idle)
+            wake = min(wake, self._idle[0][1] + self._max_idle)
         return wake
 
-    def _close_expired_idle(self) -> None:
-        cutoff = time.monotonic() - self._max_idle
+    def _close_expired_idle(self, now: float) -> None:
+        cutoff = now - self._max_idle
         count = 0
         for _, idle_since in self._idle:
             if idle_since > cutoff:
