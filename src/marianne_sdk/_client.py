@@ -20,6 +20,7 @@ import msgspec
 from anyio.abc import TaskGroup
 from msgspec import UNSET, UnsetType
 
+from ._background import start_in_task_group
 from ._compat import is_supported
 from ._discovery import resolve_socket_path
 from ._errors import ConnectionLostError, DaemonError, InvalidParamsError, ProtocolError
@@ -328,16 +329,8 @@ class DaemonClient(AsyncMethods):
     async def __aenter__(self) -> Self:
         if self._task_group is not None:
             raise RuntimeError("this DaemonClient is already in use as a context manager")
-        task_group = anyio.create_task_group()
-        await task_group.__aenter__()
-        try:
-            # Started, not just scheduled: the first call's deadline is the pool's to enforce.
-            await task_group.start(self._pool.run_housekeeping)
-        except BaseException:
-            task_group.cancel_scope.cancel()
-            await task_group.__aexit__(None, None, None)
-            raise
-        self._task_group = task_group
+        # Started, not just scheduled: the first call's deadline is the pool's to enforce.
+        self._task_group = await start_in_task_group(self._pool.run_housekeeping)
         return self
 
     async def __aexit__(

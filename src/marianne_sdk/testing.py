@@ -41,6 +41,7 @@ import msgspec
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
 
+from ._background import start_in_task_group
 from ._fake_jobs import FakeRpcError, JobBook, most_recent
 from ._transport import MAX_LINE_BYTES, receive_some, send_all
 
@@ -215,14 +216,7 @@ class FakeDaemon:
         return self._path
 
     async def __aenter__(self) -> Self:
-        outer = anyio.create_task_group()
-        await outer.__aenter__()
-        try:
-            await outer.start(self.serve)
-        except BaseException as exc:
-            await outer.__aexit__(type(exc), exc, exc.__traceback__)
-            raise
-        self._outer = outer
+        self._outer = await start_in_task_group(self.serve)
         return self
 
     async def __aexit__(
