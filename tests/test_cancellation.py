@@ -67,7 +67,7 @@ async def test_random_cancellation_never_mixes_up_results_nor_leaks(
         assert outcomes["timed out"] + outcomes["cancelled"] > 50, outcomes
 
         pool = client._pool
-        assert pool.free_permits == POOL_SIZE, "every slot was given back"
+        assert pool.free_slots == POOL_SIZE, "every slot was given back"
         assert pool.capacity == POOL_SIZE
         assert pool.live_connections <= POOL_SIZE
         with anyio.fail_after(5):
@@ -103,7 +103,7 @@ async def test_cancelling_while_a_request_is_written_closes_the_connection(
             # Bigger than the socket buffers: the write blocks until cancelled.
             await client.call("test.sink", {"blob": "b" * 8_000_000})
         assert scope.cancelled_caught
-        assert client._pool.free_permits == 1
+        assert client._pool.free_slots == 1
         assert client._pool.live_connections == 0
         assert await client.call("daemon.health")
 
@@ -120,7 +120,7 @@ async def test_cancelling_while_waiting_to_be_served_releases_everything(
         with anyio.move_on_after(0.1) as scope:
             await waiting.call("daemon.health")
         assert scope.cancelled_caught
-        assert waiting._pool.free_permits == 1
+        assert waiting._pool.free_slots == 1
         assert waiting._pool.live_connections == 0
         await holder.close()
         assert await waiting.call("daemon.health")

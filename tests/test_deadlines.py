@@ -31,7 +31,7 @@ async def test_an_unanswered_call_times_out_and_its_connection_is_closed(
             await client.call("test.echo", {"token": "late", "delay": 30}, timeout=0.1)
         assert time.monotonic() - started < 5
         assert client._pool.live_connections == 0
-        assert client._pool.free_permits == 2
+        assert client._pool.free_slots == 2
         assert await client.call("test.echo", {"token": "next", "delay": 0}) == "next"
         assert fake.accepted_connections == 2
 
@@ -54,7 +54,7 @@ async def test_a_caller_in_line_times_out_and_leaves_no_trace(
                     await client.call("test.echo", {"token": "queued", "delay": 0}, timeout=0.05)
             assert not client._pool._line, "callers that gave up are out of the line"
         assert results == ["held"]
-        assert client._pool.free_permits == 1
+        assert client._pool.free_slots == 1
         assert await client.call("test.echo", {"token": "after", "delay": 0}) == "after"
         assert fake.accepted_connections == 1, "the connection went back to the pool"
         assert fake.count("test.echo") == 2, "the timed-out caller sent nothing"

@@ -54,7 +54,7 @@ async def test_an_unusable_connection_is_closed_not_pooled(fake: FakeDaemon) -> 
     connection = await pool.acquire()
     pool.release(connection, reusable=False)
     assert pool.live_connections == 0
-    assert pool.free_permits == 4
+    assert pool.free_slots == 4
     with anyio.fail_after(5):
         await fake.wait_for(lambda: fake.open_connections == 0)
     assert await pool.acquire() is not connection
@@ -151,7 +151,7 @@ async def test_full_capacity_returns_once_the_pool_has_no_live_connection(
         pool.release(served, reusable=False)
         assert pool.live_connections == 0
         assert pool.capacity == 3
-        assert pool.free_permits == 3
+        assert pool.free_slots == 3
         assert "no live connections: pool capacity back to 3" in sdk_log.messages
         pool.close()
         with anyio.fail_after(5):
@@ -169,7 +169,7 @@ async def test_an_unserved_connection_fails_after_connect_timeout(socket_path: P
         with pytest.raises(DaemonNotRunningError, match="did not serve"):
             await blocked.call("daemon.health")
         assert 0.25 < time.monotonic() - started < 3.0
-        assert blocked._pool.free_permits == 4
+        assert blocked._pool.free_slots == 4
 
 
 async def test_the_call_deadline_bounds_waiting_to_be_served(socket_path: Path) -> None:
@@ -183,7 +183,7 @@ async def test_the_call_deadline_bounds_waiting_to_be_served(socket_path: Path) 
         with pytest.raises(TimeoutError, match=r"daemon\.status \(id 1\).*0\.3 s"):
             await blocked.call("daemon.status", timeout=0.3)
         assert time.monotonic() - started < 3.0
-        assert blocked._pool.free_permits == 4
+        assert blocked._pool.free_slots == 4
 
 
 async def test_waiting_for_a_slot_is_bounded_and_leaks_nothing(fake: FakeDaemon) -> None:
@@ -194,7 +194,7 @@ async def test_waiting_for_a_slot_is_bounded_and_leaks_nothing(fake: FakeDaemon)
             await fake.wait_for(lambda: fake.count("job.list") == 1)
             with pytest.raises(TimeoutError):
                 await client.call("daemon.health", timeout=0.05)
-        assert client._pool.free_permits == 1
+        assert client._pool.free_slots == 1
         assert await client.call("daemon.health")
     assert fake.count("daemon.health") == 1
 
@@ -226,7 +226,7 @@ async def test_callers_in_line_are_served_in_arrival_order(fake: FakeDaemon) -> 
             pool.release(held, reusable=True)
     assert served == [0, 1, 2, 3, 4]
     assert fake.accepted_connections == 1, "the one connection was handed from caller to caller"
-    assert pool.free_permits == 1
+    assert pool.free_slots == 1
     pool.close()
 
 
@@ -272,7 +272,7 @@ async def test_a_caller_cancelled_after_its_turn_came_passes_the_connection_on(
                 scope.cancel()
     assert got["first"] == ("cancelled in line" if anyio_backend_name == "asyncio" else "served")
     assert got["second"] is held, "the connection reached the next caller"
-    assert pool.free_permits == 1
+    assert pool.free_slots == 1
     assert pool.live_connections == 1
     assert fake.accepted_connections == 1
     pool.close()
@@ -317,7 +317,7 @@ async def test_a_connection_closed_by_its_deadline_is_not_reused(fake: FakeDaemo
     connection.expire()
     pool.release(connection, reusable=True)
     assert pool.live_connections == 0
-    assert pool.free_permits == 4
+    assert pool.free_slots == 4
     replacement = await pool.acquire()
     assert replacement is not connection
     assert fake.accepted_connections == 2

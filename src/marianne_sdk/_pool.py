@@ -146,7 +146,7 @@ class Pool:
         return self._size - self._withheld
 
     @property
-    def free_permits(self) -> int:
+    def free_slots(self) -> int:
         """Slots neither held by a caller nor withheld (all of them when the pool is quiet)."""
         return self.capacity - self._busy
 

@@ -300,8 +300,9 @@ class Connection:
         if self._closed:
             return
         self._closed = True
+        self._stop_reading()
         anyio.notify_closing(self._sock)
-        self._sock.close()
+        self._close_socket()
 
     def close_unused(self) -> None:
         """Close the socket without the event loop, for finalizers (nothing can be awaited).
@@ -309,6 +310,12 @@ class Connection:
         Safe because no task can be using a connection whose owner is being collected.
         """
         self._closed = True
+        self._close_socket()
+
+    def _stop_reading(self) -> None:
+        """End what reads for this connection; a reading task is woken by ``notify_closing``."""
+
+    def _close_socket(self) -> None:
         self._sock.close()
 
 
@@ -409,17 +416,11 @@ class _ReaderConnection(Connection):
             and self._loop is running_asyncio_loop()
         )
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _stop_reading(self) -> None:
         if self._ended is None:
             self._end(self._failure("connection closed"))
-        anyio.notify_closing(self._sock)
-        self._release_socket()
 
-    def close_unused(self) -> None:
-        self._closed = True
+    def _close_socket(self) -> None:
         self._release_socket()
 
 
