@@ -33,7 +33,7 @@ def anyio_backend(request: pytest.FixtureRequest) -> Any:
 
 @pytest.fixture(params=["managed", "plain"])
 def managed(request: pytest.FixtureRequest) -> bool:
-    """Whether a client runs as ``async with`` (the pool enforces deadlines) or is only built."""
+    """Whether a client is used as ``async with``, or built and closed with ``close()``."""
     return bool(request.param == "managed")
 
 

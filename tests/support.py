@@ -73,15 +73,13 @@ async def raw_server(path: Path, script: Script) -> AsyncIterator[anyio.Event]:
 
 @asynccontextmanager
 async def open_client(path: Path, *, managed: bool, **options: Any) -> AsyncIterator[DaemonClient]:
-    """A client used as ``async with`` (``managed``: the pool enforces deadlines) or not."""
+    """A client used as ``async with`` (``managed``) or built, then closed with ``close()``."""
     if managed:
         async with DaemonClient(path, **options) as client:
-            assert client._pool.enforces_deadlines
             yield client
         return
     client = DaemonClient(path, **options)
     try:
         yield client
-        assert not client._pool.enforces_deadlines
     finally:
         await client.close()

@@ -261,7 +261,9 @@ async def test_connection_refused(socket_path: Path) -> None:
     stale.bind(str(socket_path))
     stale.close()
     async with DaemonClient(socket_path) as client:
-        with pytest.raises(DaemonNotRunningError, match=f"{socket_path} refuses connections"):
+        with pytest.raises(
+            DaemonNotRunningError, match=f"nothing listens on the conductor socket {socket_path}"
+        ):
             await client.call("daemon.health")
 
 

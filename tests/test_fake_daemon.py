@@ -263,8 +263,12 @@ async def test_monitor_stream_never_answers_its_request(fake: FakeDaemon) -> Non
         await connection.receive_line()
     assert scope.cancelled_caught, "no answer to the request"
     connection.close()
+    await anyio.wait_all_tasks_blocked()
+    assert fake.monitor_subscribers == 1, "as on the conductor, a closed subscription lingers"
+    assert fake.served_connections == 1
+    fake.emit("next")
     with anyio.fail_after(5):
-        await fake.wait_for(lambda: fake.monitor_subscribers == 0)
+        await fake.wait_for(lambda: fake.monitor_subscribers == 0 and fake.served_connections == 0)
 
 
 # ---- faults ---------------------------------------------------------------------------

@@ -171,7 +171,7 @@ async def test_a_daemon_that_answers_the_handshake_wrongly_is_a_protocol_error(
     async with raw_server(socket_path, confused), DaemonClient(socket_path) as client:
         with pytest.raises(ProtocolError, match="handshake"):
             await client.call("daemon.health")
-        assert client._pool.free_slots == 4
+        assert client._pool.in_use == 0
 
 
 async def test_a_daemon_stopped_mid_call_loses_the_call(socket_path: Path) -> None:

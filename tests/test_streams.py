@@ -90,20 +90,26 @@ async def test_untyped_stream_yields_notification_params(
     assert (item["job_id"], item["sheet_num"], item["data"]) == ("j", 0, {"a": 1})
 
 
-async def test_leaving_the_block_closes_the_connection(
-    fake: FakeDaemon, client: DaemonClient
+async def test_leaving_the_block_keeps_the_subscription_until_the_client_closes(
+    fake: FakeDaemon, socket_path: Path
 ) -> None:
-    async with client.monitor() as events:
-        await subscribed(fake)
-        fake.emit("one")
-        await events.__anext__()
-        assert fake.open_connections == 1
+    async with DaemonClient(socket_path) as client:
+        for block in range(3):
+            async with client.monitor() as events:
+                await subscribed(fake)
+                fake.emit(f"event.{block}")
+                assert (await events.__anext__()).event == f"event.{block}"
+        assert fake.count("daemon.monitor.stream") == 1, "one subscription for every block"
+        assert fake.monitor_subscribers == 1
+        assert client._pool.live_connections == 0, "a stream's connection is never pooled"
+    # As on the conductor, the fake notices the closed subscription at its next event.
+    assert fake.monitor_subscribers == 1
+    fake.emit("after.close")
     with anyio.fail_after(5):
         await fake.wait_for(lambda: fake.open_connections == 0 and fake.monitor_subscribers == 0)
-    assert client._pool.live_connections == 0, "a stream's connection is never pooled"
 
 
-async def test_breaking_out_of_an_unmanaged_stream_closes_it(
+async def test_breaking_out_of_an_unmanaged_stream_detaches_it(
     fake: FakeDaemon, client: DaemonClient
 ) -> None:
     async def emit_when_subscribed() -> None:
@@ -116,8 +122,13 @@ async def test_breaking_out_of_an_unmanaged_stream_closes_it(
             assert event.event == "only"
             break
     gc.collect()  # CPython frees the stream at the break already; other interpreters may not
-    with anyio.fail_after(5):
-        await fake.wait_for(lambda: fake.open_connections == 0)
+    (feed,) = client._feeds.values()
+    assert len(feed._subscriptions) == 0, "nothing is buffered for a stream nobody holds"
+    async with client.monitor() as events:
+        fake.emit("next")
+        with anyio.fail_after(5):
+            assert (await events.__anext__()).event == "next"
+    assert fake.count("daemon.monitor.stream") == 1
 
 
 async def test_a_daemon_that_goes_away_ends_the_stream_with_an_error(
@@ -197,8 +208,6 @@ async def test_closing_from_another_task_ends_the_iteration(
                 await anyio.wait_all_tasks_blocked()
         await events.aclose()
     assert received == ["first"]
-    with anyio.fail_after(5):
-        await fake.wait_for(lambda: fake.open_connections == 0)
 
 
 def scripted_stream(*lines: bytes) -> Any:

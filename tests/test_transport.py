@@ -12,10 +12,11 @@ import anyio.lowlevel
 import pytest
 from tests.support import raw_server
 
-from marianne_sdk import DaemonNotRunningError, ProtocolError, RequestTooLargeError
+from marianne_sdk import DaemonNotRunningError, RequestTooLargeError
 from marianne_sdk._transport import (
     HANDSHAKE,
     MAX_LINE_BYTES,
+    BadLine,
     Connection,
     Disconnected,
     frame,
@@ -90,7 +91,7 @@ async def test_eof_inside_a_line_is_a_truncated_line(socket_path: Path) -> None:
 
     async with raw_server(socket_path, script):
         connection = await connect(socket_path)
-        with pytest.raises(ProtocolError, match="middle of a line"):
+        with pytest.raises(BadLine, match="middle of a line"):
             await connection.receive_line()
         connection.close()
 
@@ -119,7 +120,7 @@ async def test_a_line_over_the_limit_is_refused_without_waiting_for_its_end(
 
     async with raw_server(socket_path, script):
         connection = await connect(socket_path)
-        with anyio.fail_after(10), pytest.raises(ProtocolError, match="longer than the limit"):
+        with anyio.fail_after(10), pytest.raises(BadLine, match="longer than the limit"):
             await connection.receive_line()
         connection.close()
 
@@ -210,7 +211,7 @@ async def test_handshake_reply_must_be_an_error_with_null_id(socket_path: Path) 
     async with raw_server(socket_path, script):
         connection = await connect(socket_path)
         await connection.handshake_reply()
-        with pytest.raises(ProtocolError, match="handshake"):
+        with pytest.raises(BadLine, match="handshake"):
             await connection.handshake_reply()
         connection.close()
 

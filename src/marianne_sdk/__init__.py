@@ -8,6 +8,7 @@ the known values of open enumerations are importable from here.
 
 from ._client import DaemonClient
 from ._errors import (
+    ConductorBusyError,
     ConnectionLostError,
     DaemonAlreadyRunningError,
     DaemonError,
@@ -15,6 +16,7 @@ from ._errors import (
     DaemonNotRunningError,
     DaemonParseError,
     DaemonShuttingDownError,
+    DaemonTimeoutError,
     InvalidParamsError,
     InvalidRequestError,
     JobSubmissionError,
@@ -29,11 +31,13 @@ from ._generated import models as _models
 from ._generated.enums import *  # noqa: F403
 from ._generated.models import *  # noqa: F403
 from ._generated.registry import METHODS
-from ._invoke import EventStream
+from ._invoke import NOT_GIVEN, EventStream, NotGiven, Timeout
 from ._method import MethodInfo
 
 __all__ = [
     "METHODS",
+    "NOT_GIVEN",
+    "ConductorBusyError",
     "ConnectionLostError",
     "DaemonAlreadyRunningError",
     "DaemonClient",
@@ -42,15 +46,18 @@ __all__ = [
     "DaemonNotRunningError",
     "DaemonParseError",
     "DaemonShuttingDownError",
+    "DaemonTimeoutError",
     "EventStream",
     "InvalidParamsError",
     "InvalidRequestError",
     "JobSubmissionError",
     "MethodInfo",
     "MethodNotFoundError",
+    "NotGiven",
     "ProtocolError",
     "RequestTooLargeError",
     "ResourceExhaustedError",
+    "Timeout",
     "UntrustedDaemonError",
 ]
 __all__ += _models.__all__

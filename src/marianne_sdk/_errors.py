@@ -39,6 +39,22 @@ class DaemonNotRunningError(DaemonError):
     """The socket is missing, refuses connections, or may not be opened."""
 
 
+class DaemonTimeoutError(DaemonError, TimeoutError):
+    """A call's deadline passed (``except TimeoutError`` catches it too).
+
+    Nothing tells whether the conductor ran the request: it may have.
+    """
+
+
+class ConductorBusyError(DaemonTimeoutError):
+    """The conductor is up, but served no new connection before the deadline.
+
+    It serves a fixed number of connections at once across all programs (5
+    by default) and leaves the others waiting; all of them were held by other
+    programs, or by this program's streams. Nothing was sent.
+    """
+
+
 class DaemonAlreadyRunningError(DaemonError):
     """The daemon reported -32002 (a daemon is already running)."""
 

@@ -9,9 +9,10 @@ async and sync clients implement them; nothing else does.
 from __future__ import annotations
 
 import abc
+import enum
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, TypeVar
+from typing import Any, Final, Literal, TypeAlias, TypeVar
 
 import msgspec
 
@@ -22,31 +23,65 @@ R = TypeVar("R")
 E = TypeVar("E")
 
 
+class NotGiven(enum.Enum):
+    """The type of :data:`NOT_GIVEN`."""
+
+    NOT_GIVEN = "NOT_GIVEN"
+
+    def __repr__(self) -> str:
+        return "NOT_GIVEN"
+
+    def __bool__(self) -> Literal[False]:
+        return False
+
+
+NOT_GIVEN: Final = NotGiven.NOT_GIVEN
+"""The default of a per-call ``timeout``: the client's timeout applies.
+
+``timeout=None`` means no deadline for that call; a number of seconds is that
+call's own deadline.
+"""
+
+Timeout: TypeAlias = float | NotGiven | None
+"""A per-call timeout: seconds, None for no deadline, or :data:`NOT_GIVEN` for the client's."""
+
+
 class EventStream(AbstractAsyncContextManager["EventStream[E]"], AsyncIterator[E]):
     """Typed notifications of a streaming method, on a connection of its own.
 
     Use as ``async with client.monitor() as events: async for event in events``.
-    Leaving the block closes the connection.
+    Each block has a buffer of its own; the client keeps the conductor
+    subscription open for the next block until the client closes.
     """
+
+    @property
+    @abc.abstractmethod
+    def missed(self) -> int:
+        """Events dropped for this block because its buffer was full when they came."""
 
     @abc.abstractmethod
     async def aclose(self) -> None:
-        """Close the stream's connection. Idempotent."""
+        """Leave the stream: iteration ends. Idempotent."""
 
 
 class SyncEventStream(AbstractContextManager["SyncEventStream[E]"], Iterator[E]):
     """Blocking counterpart of :class:`EventStream`."""
 
+    @property
+    @abc.abstractmethod
+    def missed(self) -> int:
+        """Events dropped for this block because its buffer was full when they came."""
+
     @abc.abstractmethod
     def close(self) -> None:
-        """Close the stream's connection. Idempotent."""
+        """Leave the stream: iteration ends. Idempotent."""
 
 
 class AsyncInvoker(abc.ABC):
     """What the generated async wrappers call."""
 
     @abc.abstractmethod
-    async def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: float | None) -> R:
+    async def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: Timeout) -> R:
         """Send one request and decode its result as ``info.result_type``."""
 
     @abc.abstractmethod
@@ -60,7 +95,7 @@ class SyncInvoker(abc.ABC):
     """What the generated blocking wrappers call."""
 
     @abc.abstractmethod
-    def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: float | None) -> R:
+    def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: Timeout) -> R:
         """Send one request and decode its result as ``info.result_type``."""
 
     @abc.abstractmethod

@@ -1,63 +1,43 @@
-"""Connections: a bounded LIFO pool of proven, idle-expiring conductor connections.
+"""Connections: a small pool of proven conductor connections that expire when idle.
 
-Ownership rules (what keeps the pool sound under cancellation): every change of
-who owns a connection or a slot happens synchronously, with no ``await``
-between taking a thing and recording it; a connection returns to the pool only
-after a complete request/response cycle (the caller says so); anything else
-closes it.
+The pool is a state machine in the manner of httpcore's connection pool: a
+line of callers and a set of connections, and one function, :meth:`Pool._assign`,
+that hands idle connections, or slots to open new ones, to the callers at the
+front of the line. Every change of who owns a connection or a slot happens
+synchronously, with no ``await`` between taking a thing and recording it, so
+cancellation at any await point leaks nothing. A connection goes back to the
+pool only after a complete request/response cycle (its caller says so);
+anything else closes it.
 
-Callers beyond the pool's capacity wait in line. A released connection goes
-straight to the first caller in line, and a freed slot lets the first caller
-open a new connection: nobody overtakes, and no slot is free while someone
-waits. A waiter cancelled after something was handed to it passes it on.
+The pool owns its callers' deadlines. One timer per call, on the event loop's
+own clock (:mod:`._backends`), covers waiting in line and holding the
+connection: a caller whose deadline passes in line leaves it with
+:class:`DeadlinePassed`; one whose deadline passes while it holds a connection
+has the connection closed under it (:meth:`Connection.expire`), which is also
+what a timeout must do to a connection whose response may still come. Opening
+a connection, which is rare, is bounded by a cancel scope. Idle connections
+close on another timer after ``max_idle_seconds``, whether or not the client
+was entered with ``async with``: idle, a client holds no conductor slot.
 
-While :meth:`Pool.run_housekeeping` runs, the pool enforces the deadlines its
-callers give :meth:`Pool.acquire`, for the whole time they wait in line and
-hold the connection: one timer for the whole pool, instead of a cancel scope
-per call (which costs more than the rest of a pooled call's bookkeeping). A
-waiter whose deadline passes leaves the line with :class:`DeadlinePassed`; a
-connection whose holder's deadline passes is closed under it
-(:meth:`._transport.Connection.expire`), which is also what a timeout must do
-to a connection whose response may still come. The same task closes idle
-connections as they expire.
-
-The conductor serves a fixed number of connections at once (5 by default) and
-silently leaves the others unread until one closes. So a new connection first
-proves it is served (see :data:`._transport.HANDSHAKE`) and only then carries
-requests. When a new connection is not served within :data:`PROBE_WINDOW`
-while this pool already has proven connections, the conductor is at its cap:
-the connection is dropped and its slot is withheld, lowering the pool's
-capacity to the connections the conductor does serve; the caller then waits
-for one of those. Withheld slots all come back when the pool has no live
-connection left (after the housekeeper or errors closed them all), so
-capacity is re-measured from scratch once the pool has gone quiet. A pool that
-never goes quiet lends one back for a new probe every
-:data:`RETRY_CAPACITY_AFTER` seconds, to a caller that would otherwise wait:
-the conductor may serve more connections by then (other clients left).
+The conductor serves a fixed number of connections at once, across all
+programs, and leaves further ones unread until one closes (protocol §1.7). A
+new connection therefore proves it is served (see :data:`HANDSHAKE`) before it
+carries requests, and :class:`_Capacity` learns how many this pool may have.
 """
 
 from __future__ import annotations
 
-import heapq
-import itertools
+import enum
 import logging
 from collections import deque
 from collections.abc import Collection
-from enum import Enum, auto
-from typing import Any
+from functools import partial
 
 import anyio
-from anyio.abc import TaskStatus
 
-from ._errors import DaemonError, DaemonNotRunningError
-from ._eventloop import Wakeup, current_time
-from ._transport import (
-    HANDSHAKE,
-    NO_DEADLINE,
-    Connection,
-    DeadlinePassed,
-    by_deadline,
-)
+from ._backends import NEVER, Backend, Timer, Wakeup, current_backend
+from ._errors import ConductorBusyError, DaemonError, DaemonNotRunningError
+from ._transport import HANDSHAKE, Connection, DeadlinePassed
 
 PROBE_WINDOW = 0.2
 """Seconds a new connection may take to prove it is served while others already are."""
@@ -67,9 +47,6 @@ RETRY_CAPACITY_AFTER = 10.0
 
 A probe the conductor does not serve costs its caller :data:`PROBE_WINDOW`."""
 
-_COMPACT_AFTER = 64
-"""Finished timers tolerated in the heap before it is rebuilt without them."""
-
 _log = logging.getLogger("marianne_sdk")
 
 
@@ -77,34 +54,72 @@ class _NotServed(Exception):
     """A probing connection was given up: the conductor serves no more connections."""
 
 
-class _Turn(Enum):
-    WAITING = auto()
-    HANDED = auto()  # a connection, leased to the waiter
-    GRANTED = auto()  # a slot: the waiter opens a connection
-    EXPIRED = auto()  # its deadline passed
+class _Capacity:
+    """How many connections the conductor serves this pool at once.
+
+    At most the pool's size. When a new connection is not served within
+    :data:`PROBE_WINDOW` while the pool already has served ones, the
+    conductor is at its cap: that slot is withheld, and callers wait for the
+    connections the conductor does serve. Withheld slots all come back once
+    the pool has no live connection (capacity is then measured afresh); a
+    pool that never goes quiet lends one back for a new probe every
+    :data:`RETRY_CAPACITY_AFTER` seconds, since other programs may have left.
+    """
+
+    __slots__ = ("_lowered_at", "_withheld", "size")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._withheld = 0
+        self._lowered_at = 0.0
+
+    @property
+    def limit(self) -> int:
+        return self.size - self._withheld
+
+    def lower(self, now: float) -> None:
+        self._withheld += 1
+        self._lowered_at = now
+        _log.debug("conductor serves no more connections: pool capacity %d", self.limit)
+
+    def lend_probe(self, now: float) -> bool:
+        """Whether a withheld slot is lent for one more probe now."""
+        if not self._withheld or now - self._lowered_at < RETRY_CAPACITY_AFTER:
+            return False
+        self._withheld -= 1
+        _log.debug("probing whether the conductor serves more: pool capacity %d", self.limit)
+        return True
+
+    def restore(self) -> None:
+        if self._withheld:
+            _log.debug("no live connections: pool capacity back to %d", self.size)
+            self._withheld = 0
 
 
-class _Waiter:
-    """A caller in line for a connection."""
+class _State(enum.Enum):
+    WAITING = enum.auto()  # in line
+    OPENING = enum.auto()  # granted a slot: opens a connection
+    LEASED = enum.auto()  # holds a connection
+    EXPIRED = enum.auto()  # its deadline passed in line
+    REFUSED = enum.auto()  # the pool closed while it waited
 
-    __slots__ = ("connection", "timer", "turn", "wakeup")
+
+class _Caller:
+    """One :meth:`Pool.acquire`, from the line to the release of its connection."""
+
+    __slots__ = ("connection", "state", "timer", "wakeup")
 
     def __init__(self) -> None:
-        self.wakeup = Wakeup()
-        self.turn = _Turn.WAITING
+        self.state = _State.WAITING
         self.connection: Connection | None = None
-        self.timer: _Timer | None = None
+        self.timer: Timer | None = None
+        self.wakeup: Wakeup | None = None  # made only if the caller has to wait
 
-    def end_wait(self, turn: _Turn, connection: Connection | None = None) -> None:
-        self.turn = turn
+    def move_to(self, state: _State, connection: Connection | None = None) -> None:
+        self.state = state
         self.connection = connection
-        self.wakeup.set()
-
-
-_Timer = list[Any]
-"""``[deadline, sequence number, target]``, a list so that the heap compares in C:
-target is a :class:`_Waiter`, a leased :class:`Connection`, or None once
-nothing is left to expire."""
+        if self.wakeup is not None:
+            self.wakeup.set()
 
 
 class Pool:
@@ -125,81 +140,71 @@ class Pool:
     ) -> None:
         self._path = path
         self._trusted_uids = trusted_uids
-        self._size = size
         self._max_idle = max_idle_seconds
         self._connect_timeout = connect_timeout
-        self._busy = 0  # slots held: leased connections and connections being opened
-        self._withheld = 0
-        self._capacity_lowered_at = 0.0
-        self._idle: list[tuple[Connection, float]] = []  # oldest first; reuse from the end
-        self._line: deque[_Waiter] = deque()
+        self._capacity = _Capacity(size)
+        self._line: deque[_Caller] = deque()
+        self._idle: list[tuple[Connection, float]] = []  # with when it went idle; oldest first
+        self._leases: dict[Connection, _Caller] = {}
+        self._opening = 0
+        self._idle_timer: Timer | None = None
+        self._backend: Backend | None = None
         self._closed = False
-        self._timers: list[_Timer] = []  # a heap
-        self._finished_timers = 0
-        self._timer_numbers = itertools.count()
-        self._leased: dict[Connection, _Timer | None] = {}  # with its deadline's timer
-        self._alarm: anyio.CancelScope | None = None  # the housekeeper's sleep, while it runs
+
+    # ---- what the pool holds (derived, never counted by hand) ----
 
     @property
     def capacity(self) -> int:
         """How many connections the pool currently allows at once."""
-        return self._size - self._withheld
+        return self._capacity.limit
 
     @property
     def free_slots(self) -> int:
         """Slots neither held by a caller nor withheld (all of them when the pool is quiet)."""
-        return self.capacity - self._busy
+        return self._capacity.limit - self.in_use
 
     @property
     def in_use(self) -> int:
-        """Connections leased or being opened for callers."""
-        return self._busy
+        """Slots held by callers: connections leased or being opened."""
+        return len(self._leases) + self._opening
+
+    @property
+    def idle_connections(self) -> int:
+        """Open connections waiting for a caller."""
+        return len(self._idle)
 
     @property
     def live_connections(self) -> int:
         """Open proven connections, idle or leased."""
-        return len(self._idle) + len(self._leased)
+        return len(self._idle) + len(self._leases)
 
     @property
-    def enforces_deadlines(self) -> bool:
-        """Whether :meth:`acquire`'s deadline is enforced (while :meth:`run_housekeeping` runs)."""
-        return self._alarm is not None
+    def closed(self) -> bool:
+        """Whether :meth:`close` has been called."""
+        return self._closed
 
-    async def acquire(self, deadline: float = NO_DEADLINE) -> Connection:
-        """A proven connection for one request/response cycle, by ``deadline``.
+    # ---- the callers' side ----
+
+    async def acquire(self, deadline: float = NEVER) -> Connection:
+        """A proven connection for one request/response cycle, held until ``deadline``.
 
         Raises :class:`DaemonNotRunningError` when no connection can be made,
-        :class:`._transport.Disconnected` when one was closed before it was
-        proven (nothing was sent on it), or :class:`._transport.DeadlinePassed`.
-        Waiting in line is bounded by ``deadline`` only if
-        :attr:`enforces_deadlines`; otherwise the caller bounds it.
+        :class:`ConductorBusyError` when the conductor served none before the
+        deadline, :class:`._transport.Disconnected` when one was closed before
+        it was proven (nothing was sent on it), or :class:`DeadlinePassed`.
+        Once acquired, the connection is closed under its holder when
+        ``deadline`` passes.
         """
-        while True:
-            self._check_open()
-            if self._busy < self.capacity or self._lend_withheld_slot():
-                self._busy += 1
-                connection = self._take_idle()
-                if connection is not None:
-                    self._lease(connection, deadline)
-                    return connection
-            else:
-                connection = await self._wait_in_line(deadline)
-                if connection is not None:
-                    return connection
-            try:
-                self._check_open()
-                connection = await self._open(probing=True, deadline=deadline)
-            except _NotServed:
-                self._busy -= 1
-                self._withheld += 1  # one connection fewer at a time
-                self._capacity_lowered_at = current_time()
-                _log.debug("conductor serves no more connections: pool capacity %d", self.capacity)
-                continue
-            except BaseException:
-                self._free_slot()
-                raise
-            self._lease(connection, deadline)
-            return connection
+        backend = self._bind()
+        caller = _Caller()
+        if deadline != NEVER:
+            caller.timer = backend.call_at(deadline, partial(self._deadline_passed, caller))
+        try:
+            return await self._serve(caller, deadline)
+        except BaseException:
+            if caller.timer is not None:
+                caller.timer.cancel()
+            raise
 
     def release(self, connection: Connection, *, reusable: bool) -> None:
         """Give back an acquired connection, to be reused only if ``reusable``.
@@ -207,254 +212,235 @@ class Pool:
         A connection closed meanwhile is not reused whatever the caller says:
         its deadline may have closed it after its answer had already arrived.
         """
-        timer = self._leased.pop(connection)
-        if timer is not None:
-            self._finish(timer)
+        caller = self._leases.pop(connection)
+        if caller.timer is not None:
+            caller.timer.cancel()
         if reusable and not self._closed and not connection.closed:
-            self._pass_on(connection)
-            return
-        _log.debug("connection discarded")
-        connection.close()
-        self._regain_capacity_if_quiet()
-        self._free_slot()
+            self._idle.append((connection, self._time()))
+            self._arm_idle_timer()
+        else:
+            _log.debug("connection discarded")
+            self._discard(connection)
+        self._assign()
 
-    async def open_dedicated(self) -> Connection:
-        """A proven connection outside the pool (for a stream); the caller closes it."""
+    async def open_dedicated(self, deadline: float) -> Connection:
+        """A proven connection outside the pool's slots (for a stream); the caller closes it."""
         self._check_open()
-        return await self._open(probing=False)
-
-    async def run_housekeeping(
-        self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED
-    ) -> None:
-        """Enforce deadlines and close idle connections as they expire, until cancelled.
-
-        An idle client then holds no conductor slot. Deadlines are enforced
-        from when the task has started (``task_status``). The pool's life ends
-        with this task's: the pool closes, and calls still in flight end (their
-        connection closes under them, or they leave the line with
-        :class:`DaemonError`).
-        """
-        report_started: TaskStatus[None] | None = task_status
-        try:
-            while True:
-                now = current_time()
-                self._expire_timers(now)
-                self._close_expired_idle(now)
-                with anyio.CancelScope(deadline=self._next_alarm()) as self._alarm:
-                    if report_started is not None:
-                        report_started.started()
-                        report_started = None
-                    await anyio.sleep_forever()
-        finally:
-            self._alarm = None
-            self.close()
-            for connection in list(self._leased):
-                connection.close()
-            self._grant_waiting(all_waiters=True)
+        self._bind()
+        return await self._open(deadline, probing=False)
 
     def close(self) -> None:
-        """Close idle connections and refuse new acquisitions; leased ones close on release."""
+        """Close idle connections and refuse new callers; leased ones close on release.
+
+        Callers still in line leave it with :class:`DaemonError`.
+        """
         self._closed = True
-        idle = [connection for connection, _ in self._idle]
-        self._idle.clear()
-        for connection in idle:
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+            self._idle_timer = None
+        idle, self._idle = self._idle, []
+        for connection, _ in idle:
             connection.close()
-        self._regain_capacity_if_quiet()
+        line, self._line = self._line, deque()
+        for caller in line:
+            if caller.timer is not None:
+                caller.timer.cancel()
+            caller.move_to(_State.REFUSED)
+
+    # ---- the state machine ----
+
+    async def _serve(self, caller: _Caller, deadline: float) -> Connection:
+        while True:
+            self._check_open()
+            self._line.append(caller)
+            self._assign()
+            if caller.state is _State.WAITING:
+                caller.wakeup = self._backend_now().wakeup()
+                try:
+                    await caller.wakeup.wait()
+                except BaseException:
+                    self._leave_line(caller)
+                    raise
+            if caller.state is _State.LEASED:
+                assert caller.connection is not None
+                return caller.connection
+            if caller.state is _State.EXPIRED:
+                raise DeadlinePassed
+            if caller.state is _State.REFUSED:
+                self._check_open()
+            try:
+                connection = await self._open(deadline, probing=True)
+            except _NotServed:
+                self._opening -= 1
+                self._capacity.lower(self._time())
+                caller.state = _State.WAITING
+                self._rearm(caller, deadline)
+                continue
+            except BaseException:
+                self._opening -= 1
+                self._restore_capacity_if_quiet()
+                self._assign()
+                raise
+            self._opening -= 1
+            self._lease(caller, connection)
+            self._rearm(caller, deadline)
+            return connection
+
+    def _assign(self) -> None:
+        """Hand idle connections, then free slots, to the callers at the front of the line."""
+        line = self._line
+        while line:
+            connection = self._take_idle()
+            if connection is not None:
+                self._lease(line.popleft(), connection)
+            elif self.in_use < self._capacity.limit or self._capacity.lend_probe(self._time()):
+                self._opening += 1
+                line.popleft().move_to(_State.OPENING)
+            else:
+                return
+
+    def _lease(self, caller: _Caller, connection: Connection) -> None:
+        self._leases[connection] = caller
+        caller.move_to(_State.LEASED, connection)
+
+    def _leave_line(self, caller: _Caller) -> None:
+        """A cancelled waiter: what was handed to it goes to the next in line."""
+        if caller.state is _State.WAITING:
+            self._line.remove(caller)
+        elif caller.state is _State.LEASED:
+            assert caller.connection is not None
+            self.release(caller.connection, reusable=True)
+        elif caller.state is _State.OPENING:
+            self._opening -= 1
+            self._assign()
+
+    def _deadline_passed(self, caller: _Caller) -> None:
+        """The timer of ``caller``'s deadline."""
+        if caller.state is _State.OPENING:
+            # Opening is bounded by its own cancel scope; should the caller
+            # go on to hold a connection or wait again, :meth:`_rearm` applies
+            # the deadline there.
+            caller.timer = None
+        elif caller.state is _State.WAITING:
+            self._line.remove(caller)
+            caller.move_to(_State.EXPIRED)
+        elif caller.state is _State.LEASED:
+            assert caller.connection is not None
+            _log.debug("deadline passed: closing the connection under its caller")
+            caller.connection.expire()
+
+    def _rearm(self, caller: _Caller, deadline: float) -> None:
+        if caller.timer is None and deadline != NEVER:
+            timer = self._backend_now().call_at(deadline, partial(self._deadline_passed, caller))
+            caller.timer = timer
 
     def _take_idle(self) -> Connection | None:
         # The newest idle connection is the least likely to have expired; if
         # it has, so have all the others, and the loop closes them all.
         while self._idle:
             connection, idle_since = self._idle.pop()
-            if current_time() - idle_since < self._max_idle and connection.is_reusable():
+            if self._time() - idle_since < self._max_idle and connection.is_reusable():
                 return connection
             _log.debug("idle connection expired, closed or unclean: discarded before use")
-            connection.close()
-            self._regain_capacity_if_quiet()
+            self._discard(connection)
         return None
 
-    async def _wait_in_line(self, deadline: float) -> Connection | None:
-        """Wait for a connection (returned, leased) or a slot (None)."""
-        waiter = _Waiter()
-        self._line.append(waiter)
-        if deadline != NO_DEADLINE and self._alarm is not None:
-            waiter.timer = self._start_timer(deadline, waiter)
-        try:
-            await waiter.wakeup.wait()
-        except BaseException:
-            self._leave_line(waiter)
-            raise
-        if waiter.turn is _Turn.EXPIRED:
-            raise DeadlinePassed
-        return waiter.connection
-
-    def _leave_line(self, waiter: _Waiter) -> None:
-        """A cancelled waiter: what was handed to it goes to the next in line."""
-        turn, connection = waiter.turn, waiter.connection
-        if turn is _Turn.HANDED:
-            assert connection is not None
-            self.release(connection, reusable=True)
-        elif turn is _Turn.GRANTED:
-            self._free_slot()
-        elif turn is _Turn.WAITING:
-            self._line.remove(waiter)
-            if waiter.timer is not None:
-                self._finish(waiter.timer)
-
-    def _next_in_line(self) -> _Waiter | None:
-        """The first waiter, out of the line (which holds only waiting callers)."""
-        return self._line.popleft() if self._line else None
-
-    def _pass_on(self, connection: Connection) -> None:
-        """A reusable connection, still holding its slot: to the next in line, or idle."""
-        waiter = self._next_in_line()
-        if waiter is None:
-            self._busy -= 1
-            idle_since = current_time()
-            self._idle.append((connection, idle_since))
-            self._wake_by(idle_since + self._max_idle)
-            return
-        timer = waiter.timer
-        if timer is not None:
-            timer[2] = connection
-        self._leased[connection] = timer
-        waiter.end_wait(_Turn.HANDED, connection)
-
-    def _free_slot(self) -> None:
-        self._busy -= 1
-        self._grant_waiting()
-
-    def _grant_waiting(self, *, all_waiters: bool = False) -> None:
-        """Let waiters open connections while slots are free (or all of them, to fail)."""
-        while all_waiters or self._busy < self.capacity:
-            waiter = self._next_in_line()
-            if waiter is None:
-                return
-            if waiter.timer is not None:
-                self._finish(waiter.timer)
-            self._busy += 1
-            waiter.end_wait(_Turn.GRANTED)
-
-    def _lease(self, connection: Connection, deadline: float) -> None:
-        enforced = deadline != NO_DEADLINE and self._alarm is not None
-        self._leased[connection] = self._start_timer(deadline, connection) if enforced else None
-
-    def _start_timer(self, deadline: float, target: _Waiter | Connection) -> _Timer:
-        timer: _Timer = [deadline, next(self._timer_numbers), target]
-        heapq.heappush(self._timers, timer)
-        self._wake_by(deadline)
-        return timer
-
-    def _finish(self, timer: _Timer) -> None:
-        """Forget a timer that has nothing left to expire."""
-        timer[2] = None
-        self._finished_timers += 1
-        if self._finished_timers > _COMPACT_AFTER and 2 * self._finished_timers > len(self._timers):
-            self._timers = [live for live in self._timers if live[2] is not None]
-            heapq.heapify(self._timers)
-            self._finished_timers = 0
-
-    def _expire_timers(self, now: float) -> None:
-        timers = self._timers
-        while timers and timers[0][0] <= now:
-            target = heapq.heappop(timers)[2]
-            if target is None:
-                self._finished_timers -= 1
-            elif isinstance(target, _Waiter):
-                self._line.remove(target)
-                target.end_wait(_Turn.EXPIRED)
-            else:
-                assert isinstance(target, Connection)
-                self._leased[target] = None
-                _log.debug("deadline passed: closing the connection under its caller")
-                target.expire()
-
-    def _wake_by(self, when: float) -> None:
-        alarm = self._alarm
-        if alarm is not None and when < alarm.deadline:
-            alarm.deadline = when
-
-    def _next_alarm(self) -> float:
-        timers = self._timers
-        while timers and timers[0][2] is None:
-            heapq.heappop(timers)
-            self._finished_timers -= 1
-        wake = timers[0][0] if timers else NO_DEADLINE
-        if self._idle:
-            wake = min(wake, self._idle[0][1] + self._max_idle)
-        return wake
-
-    def _close_expired_idle(self, now: float) -> None:
-        cutoff = now - self._max_idle
-        count = 0
-        for _, idle_since in self._idle:
-            if idle_since > cutoff:
-                break
-            count += 1
-        if not count:
-            return
-        expired = [connection for connection, _ in self._idle[:count]]
-        del self._idle[:count]
-        _log.debug("closing %d expired idle connection(s)", len(expired))
-        for connection in expired:
-            connection.close()
-        self._regain_capacity_if_quiet()
-
-    async def _open(self, *, probing: bool, deadline: float = NO_DEADLINE) -> Connection:
-        """A new connection, proven served within ``connect_timeout`` and by ``deadline``."""
-        give_up = current_time() + self._connect_timeout
-        try:
-            return await by_deadline(min(deadline, give_up), self._connect(probing=probing))
-        except DeadlinePassed:
-            if deadline <= give_up:
-                raise
-        raise DaemonNotRunningError(
-            f"the conductor at {self._path} did not serve a new connection within "
-            f"{self._connect_timeout} s (all its connection slots busy?)"
-        )
-
-    async def _connect(self, *, probing: bool) -> Connection:
-        """Connect and prove the connection is served.
-
-        With ``probing``, give up (:class:`_NotServed`) once the proof has taken
-        longer than :data:`PROBE_WINDOW` while other proven connections exist.
-        """
-        connection = await Connection.open(self._path, self._trusted_uids)
-        try:
-            served = await self._prove(connection, probing=probing)
-        except BaseException:
-            connection.close()
-            raise
-        if served:
-            return connection
+    def _discard(self, connection: Connection) -> None:
         connection.close()
-        raise _NotServed
+        self._restore_capacity_if_quiet()
 
-    async def _prove(self, connection: Connection, *, probing: bool) -> bool:
-        """Whether the conductor answers the handshake (False: given up while probing)."""
+    def _restore_capacity_if_quiet(self) -> None:
+        if not self.live_connections:
+            self._capacity.restore()
+
+    # ---- idle expiry ----
+
+    def _arm_idle_timer(self) -> None:
+        if self._idle_timer is None and self._idle:
+            expires = self._idle[0][1] + self._max_idle
+            self._idle_timer = self._backend_now().call_at(expires, self._close_expired_idle)
+
+    def _close_expired_idle(self) -> None:
+        self._idle_timer = None
+        cutoff = self._time() - self._max_idle
+        expired = 0
+        while expired < len(self._idle) and self._idle[expired][1] <= cutoff:
+            expired += 1
+        if expired:
+            _log.debug("closing %d expired idle connection(s)", expired)
+            for connection, _ in self._idle[:expired]:
+                connection.close()
+            del self._idle[:expired]
+            self._restore_capacity_if_quiet()
+        self._arm_idle_timer()
+
+    # ---- opening connections ----
+
+    async def _open(self, deadline: float, *, probing: bool) -> Connection:
+        """A new connection, proven served by ``deadline``.
+
+        With ``probing``, give up (:class:`_NotServed`) once the proof has
+        taken longer than :data:`PROBE_WINDOW` while this pool has served
+        connections: the conductor serves it no more.
+        """
+        connection = await self._connect(deadline)
+        try:
+            await self._prove(connection, deadline, probing=probing)
+        except BaseException:
+            connection.close()
+            raise
+        return connection
+
+    async def _prove(self, connection: Connection, deadline: float, *, probing: bool) -> None:
+        """Wait for the conductor to answer the handshake: to serve the connection."""
         await connection.send_line(HANDSHAKE)
         while True:
-            with anyio.move_on_after(PROBE_WINDOW):
+            with anyio.CancelScope(deadline=min(deadline, self._time() + PROBE_WINDOW)):
                 await connection.handshake_reply()
-                return True
+                return
             if probing and self.live_connections:
-                return False
+                raise _NotServed
+            if self._time() >= deadline:
+                raise ConductorBusyError(
+                    f"the conductor at {self._path} is up but serves no more connections: "
+                    "its connection slots are held by other programs (or by this "
+                    "program's streams), and none came free in time"
+                )
 
-    def _lend_withheld_slot(self) -> bool:
-        """Whether a withheld slot is given back for one more probe (see the module's doc)."""
-        if not self._withheld or current_time() - self._capacity_lowered_at < RETRY_CAPACITY_AFTER:
-            return False
-        self._withheld -= 1
-        _log.debug("probing whether the conductor serves more: pool capacity %d", self.capacity)
-        return True
+    async def _connect(self, deadline: float) -> Connection:
+        """Connect within ``connect_timeout`` (connecting to a listening socket is immediate)."""
+        give_up = self._time() + self._connect_timeout
+        with anyio.CancelScope(deadline=min(deadline, give_up)):
+            return await Connection.open(self._path, self._trusted_uids)
+        if deadline <= give_up:
+            raise DeadlinePassed
+        raise DaemonNotRunningError(
+            f"the socket at {self._path} accepted no connection within {self._connect_timeout} s"
+        )
 
-    def _regain_capacity_if_quiet(self) -> None:
-        """After proven connections closed: with none left, every withheld slot comes back."""
-        if self._withheld and not self.live_connections:
-            _log.debug("no live connections: pool capacity back to %d", self._size)
-            self._withheld = 0
-            self._grant_waiting()
+    # ---- the event loop ----
+
+    def _bind(self) -> Backend:
+        """The running loop's backend; a pool serves one loop after another, not two at once."""
+        backend = current_backend()
+        if backend is not self._backend:
+            if self._leases or self._line or self._opening:
+                raise RuntimeError("this client is in use on another event loop")
+            # Idle connections of a finished loop are registered with it, not this one.
+            for connection, _ in self._idle:
+                connection.close_unused()
+            self._idle.clear()
+            self._idle_timer = None
+            self._backend = backend
+        return backend
+
+    def _backend_now(self) -> Backend:
+        assert self._backend is not None
+        return self._backend
+
+    def _time(self) -> float:
+        return self._backend_now().time()
 
     def _check_open(self) -> None:
         if self._closed:
-            raise DaemonError("the DaemonClient is closed")
+            raise DaemonError("the client is closed")

@@ -18,28 +18,27 @@ with epoll for every read would cost two system calls per response. On trio
 (and any other loop) the reading task itself waits for the socket with
 ``anyio.wait_readable``, which trio implements with one registration per wait.
 
-A deadline is an absolute time on anyio's clock, honoured only where an
-operation actually has to wait: a cancel scope costs several microseconds.
-:meth:`Connection.expire` is the other way to end a wait: closing the
-connection under its user turns whatever it waits for into
-:class:`DeadlinePassed`.
+Nothing here knows about time: the pool ends a wait that outlived its
+caller's deadline by closing the connection under it (:meth:`Connection.expire`),
+which turns that wait into :class:`DeadlinePassed`.
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
+import os
 import socket
+import stat
 import weakref
-from collections.abc import Awaitable, Collection
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
 from anyio.abc import SocketAttribute, SocketStream
 
-from ._errors import DaemonNotRunningError, ProtocolError, RequestTooLargeError
-from ._eventloop import running_asyncio_loop
+from ._backends import current_backend
+from ._errors import DaemonNotRunningError, RequestTooLargeError
 from ._peercred import check_peer
 
 if TYPE_CHECKING:
@@ -57,40 +56,26 @@ _PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_DONTWAIT
 HANDSHAKE = b"\n"
 """A blank line: the conductor answers it with a -32700 error (``id`` null) and runs nothing."""
 
-NO_DEADLINE = math.inf
-
-T = TypeVar("T")
-
 
 class Disconnected(Exception):
     """The peer closed or reset the connection; no partial line was pending."""
 
 
+class BadLine(Exception):
+    """The conductor sent a line that cannot be read: over the limit, or cut off."""
+
+
 class DeadlinePassed(Exception):
-    """The caller's deadline passed while an operation waited."""
+    """The connection was closed under a wait because its caller's deadline passed."""
 
 
-async def by_deadline(deadline: float, awaitable: Awaitable[T]) -> T:
-    """``await awaitable``, or :class:`DeadlinePassed` once ``deadline`` is reached first."""
-    if deadline == NO_DEADLINE:
-        return await awaitable
-    with anyio.CancelScope(deadline=deadline):
-        return await awaitable
-    raise DeadlinePassed
-
-
-async def receive_some(
-    sock: socket.socket, deadline: float = NO_DEADLINE, size: int = _RECEIVE_SIZE
-) -> bytes:
-    """Up to ``size`` bytes ``sock`` has, waiting (until ``deadline``) if it has none.
-
-    ``b""`` at EOF.
-    """
+async def receive_some(sock: socket.socket, size: int = _RECEIVE_SIZE) -> bytes:
+    """Up to ``size`` bytes ``sock`` has, waiting if it has none; ``b""`` at EOF."""
     while True:
         try:
             return sock.recv(size)
         except BlockingIOError:
-            await by_deadline(deadline, anyio.wait_readable(sock))
+            await anyio.wait_readable(sock)
 
 
 def send_now(sock: socket.socket, data: bytes | memoryview) -> int:
@@ -101,19 +86,16 @@ def send_now(sock: socket.socket, data: bytes | memoryview) -> int:
         return 0
 
 
-async def send_all(
-    sock: socket.socket, data: bytes, deadline: float = NO_DEADLINE, *, sent: int = 0
-) -> None:
-    """Write ``data`` past its first ``sent`` bytes to ``sock``, waiting (until ``deadline``)
-    while its buffer is full.
+async def send_all(sock: socket.socket, data: bytes, *, sent: int = 0) -> None:
+    """Write ``data`` past its first ``sent`` bytes to ``sock``, waiting while its buffer is full.
 
-    If cancelled or out of time, any part of ``data`` may have been written.
+    If cancelled, any part of ``data`` may have been written.
     """
     view = memoryview(data)[sent:]
     while view:
         view = view[send_now(sock, view) :]
         if view:
-            await by_deadline(deadline, anyio.wait_writable(sock))
+            await anyio.wait_writable(sock)
 
 
 class _HandshakeReply(msgspec.Struct):
@@ -138,7 +120,7 @@ class Connection:
     """One Unix socket connection to the conductor, read line by line.
 
     Use :meth:`open`; every I/O failure surfaces as :class:`Disconnected`,
-    :class:`ProtocolError` or (after :meth:`expire`) :class:`DeadlinePassed`,
+    :class:`BadLine` or (after :meth:`expire`) :class:`DeadlinePassed`,
     after which the connection must be closed.
     """
 
@@ -158,23 +140,18 @@ class Connection:
     async def open(cls, path: str, trusted_uids: Collection[int] | None) -> Connection:
         """Connect to the socket at ``path`` if it is served by one of ``trusted_uids``.
 
-        Raises :class:`DaemonNotRunningError` (or its subclass
-        :class:`UntrustedDaemonError`) when that is impossible.
+        On asyncio a reader callback reads for the connection. Raises :class:`DaemonNotRunningError` (or its subclass
+        :class:`UntrustedDaemonError`) when connecting is impossible.
         """
         try:
             stream = await anyio.connect_unix(path)
-        except FileNotFoundError as exc:
-            raise DaemonNotRunningError(f"no conductor socket at {path}") from exc
-        except ConnectionRefusedError as exc:
-            raise DaemonNotRunningError(
-                f"conductor socket {path} refuses connections (stale socket file?)"
-            ) from exc
-        except PermissionError as exc:
-            raise DaemonNotRunningError(f"not permitted to connect to {path}") from exc
         except OSError as exc:
-            raise DaemonNotRunningError(f"cannot connect to {path}: {exc}") from exc
-        loop = running_asyncio_loop()
-        connection = cls(stream) if loop is None else _ReaderConnection(stream, loop)
+            raise DaemonNotRunningError(_why_unreachable(path, exc)) from exc
+        asyncio_loop = current_backend().asyncio_loop
+        if asyncio_loop is None:
+            connection = cls(stream)
+        else:
+            connection = _ReaderConnection(stream, asyncio_loop)
         try:
             check_peer(connection._sock, path, trusted_uids)
         except BaseException:
@@ -182,19 +159,17 @@ class Connection:
             raise
         return connection
 
-    async def send_line(self, line: bytes, deadline: float = NO_DEADLINE) -> None:
+    async def send_line(self, line: bytes) -> None:
         """Write ``line`` (already framed by :func:`frame`, or :data:`HANDSHAKE`)."""
         try:
             # A line usually fits the socket's buffer: no coroutine to wait in.
             sent = send_now(self._sock, line)
             if sent < len(line):
-                await send_all(self._sock, line, deadline, sent=sent)
+                await send_all(self._sock, line, sent=sent)
         except (anyio.ClosedResourceError, OSError) as exc:
             raise self._failure(str(exc)) from exc
 
-    async def receive_line(
-        self, deadline: float = NO_DEADLINE, *, eager: bool = True
-    ) -> bytes | bytearray:
+    async def receive_line(self, *, eager: bool = True) -> bytes | bytearray:
         """The next line without its newline.
 
         On asyncio, ``eager`` tries the socket before waiting for the loop to
@@ -204,8 +179,7 @@ class Connection:
         requests one at a time instead of a batch at a time. A trio task
         always tries the socket first: there, waiting first measured slower.
 
-        Cancelling this, or running out of time, loses nothing: bytes already
-        read stay buffered.
+        Cancelling this loses nothing: bytes already read stay buffered.
         """
         searched = 0
         while True:
@@ -225,14 +199,14 @@ class Connection:
             if len(buffer) > _MAX_CONTENT:
                 break
             searched = len(buffer)
-            await self._receive_more(deadline, eager)
-        raise ProtocolError(f"received a line longer than the limit of {_MAX_CONTENT} bytes")
+            await self._receive_more(eager)
+        raise BadLine(f"received a line longer than the limit of {_MAX_CONTENT} bytes")
 
-    async def _receive_more(self, deadline: float, eager: bool) -> None:
-        """Wait (until ``deadline``) for bytes, and add them to the buffer."""
+    async def _receive_more(self, eager: bool) -> None:
+        """Wait for bytes, and add them to the buffer."""
         size = _RECEIVE_SIZE if len(self._buffer) < _RECEIVE_SIZE else _LARGE_RECEIVE_SIZE
         try:
-            chunk = await receive_some(self._sock, deadline, size)
+            chunk = await receive_some(self._sock, size)
         except (anyio.ClosedResourceError, OSError) as exc:
             raise self._failure(str(exc)) from exc
         if not chunk:
@@ -241,9 +215,7 @@ class Connection:
 
     def _end_of_stream(self) -> Exception:
         if self._buffer:
-            return ProtocolError(
-                f"connection closed in the middle of a line ({len(self._buffer)} bytes)"
-            )
+            return BadLine(f"connection closed in the middle of a line ({len(self._buffer)} bytes)")
         return Disconnected("connection closed by the conductor")
 
     def _failure(self, reason: str) -> Exception:
@@ -253,13 +225,13 @@ class Connection:
         return Disconnected(reason)
 
     async def handshake_reply(self) -> None:
-        """Read the answer to :data:`HANDSHAKE`; anything else is a :class:`ProtocolError`."""
+        """Read the answer to :data:`HANDSHAKE`; anything else is a :class:`BadLine`."""
         line = await self.receive_line()
         try:
             _handshake_decoder.decode(line)
         except msgspec.DecodeError:
-            raise ProtocolError(
-                f"unexpected answer to the connection handshake: {line[:200]!r}"
+            raise BadLine(
+                f"unexpected answer to the connection handshake: {bytes(line[:200])!r}"
             ) from None
 
     @property
@@ -369,7 +341,7 @@ class _ReaderConnection(Connection):
             self._wake()
         elif len(buffer) > _MAX_CONTENT:
             # No line can end within the limit now: receive_line says so.
-            self._end(ProtocolError("line limit exceeded"))
+            self._end(BadLine("line limit exceeded"))
 
     def _end(self, error: Exception) -> None:
         self._ended = error
@@ -382,7 +354,7 @@ class _ReaderConnection(Connection):
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
-    async def _receive_more(self, deadline: float, eager: bool) -> None:
+    async def _receive_more(self, eager: bool) -> None:
         if self._ended is not None:
             raise self._ended
         if self._paused:
@@ -395,10 +367,7 @@ class _ReaderConnection(Connection):
                 return
         waiter = self._waiter = self._loop.create_future()
         try:
-            if deadline == NO_DEADLINE:
-                await waiter  # the usual case, without by_deadline's coroutine
-            else:
-                await by_deadline(deadline, waiter)
+            await waiter
         finally:
             self._waiter = None
         if len(self._buffer) == searched and self._ended is not None:
@@ -406,15 +375,8 @@ class _ReaderConnection(Connection):
 
     def is_reusable(self) -> bool:
         # The reader has already taken any unsolicited bytes or EOF into the
-        # buffer or ``_ended``: no need to peek. Only its own loop runs the
-        # reader: a client can serve one event loop after another (asyncio.run
-        # twice), not the same connection.
-        return (
-            not self._closed
-            and not self._buffer
-            and self._ended is None
-            and self._loop is running_asyncio_loop()
-        )
+        # buffer or ``_ended``: no need to peek.
+        return not self._closed and not self._buffer and self._ended is None
 
     def _stop_reading(self) -> None:
         if self._ended is None:
@@ -435,3 +397,17 @@ def _release_socket(loop: asyncio.AbstractEventLoop, sock: socket.socket) -> Non
     with contextlib.suppress(Exception):  # a closed loop has nothing to unregister
         loop.remove_reader(sock)
     sock.close()
+
+
+def _why_unreachable(path: str, error: OSError) -> str:
+    """What a failed connect to ``path`` means, for :class:`DaemonNotRunningError`."""
+    if isinstance(error, FileNotFoundError):
+        return f"no conductor socket at {path}"
+    with contextlib.suppress(OSError):
+        if not stat.S_ISSOCK(os.stat(path).st_mode):
+            return f"{path} is not a socket: no conductor listens there"
+    if isinstance(error, PermissionError):
+        return f"not permitted to connect to {path}"
+    if isinstance(error, ConnectionRefusedError):
+        return f"nothing listens on the conductor socket {path} (a stale socket file)"
+    return f"cannot connect to {path}: {error}"

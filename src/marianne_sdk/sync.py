@@ -16,92 +16,131 @@ from several threads at once; their calls share the pool.
 from __future__ import annotations
 
 import enum
-import os
+import inspect
+import threading
+import warnings
 import weakref
-from collections.abc import Awaitable, Callable, Collection
-from contextlib import ExitStack
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 
-from anyio.from_thread import start_blocking_portal
+import anyio
+from anyio.from_thread import BlockingPortal
 
 from ._client import DaemonClient as AsyncDaemonClient
-from ._client import Params
 from ._errors import DaemonError
 from ._generated.methods import SyncMethods
-from ._invoke import EventStream, P, R, SyncEventStream
+from ._invoke import NOT_GIVEN, EventStream, P, R, SyncEventStream, Timeout
+from ._messages import Params
 from ._method import MethodInfo
-from ._peercred import DEFAULT_TRUSTED_UIDS
 
 __all__ = ["DaemonClient"]
 
 T = TypeVar("T")
 E = TypeVar("E")
+Arguments = ParamSpec("Arguments")
+
+
+def _takes_arguments_of(
+    source: Callable[Concatenate[Any, Arguments], None],
+) -> Callable[[Callable[..., None]], Callable[Concatenate[Any, Arguments], None]]:
+    """Give the decorated ``__init__`` the signature of ``source``: one list of options."""
+
+    def apply(init: Callable[..., None]) -> Callable[Concatenate[Any, Arguments], None]:
+        init.__signature__ = inspect.signature(source)  # type: ignore[attr-defined]
+        init.__doc__ = init.__doc__ or source.__doc__
+        return init
+
+    return apply
+
+
+class _LoopThread:
+    """An asyncio event loop in a daemon thread, reached through a blocking portal.
+
+    A daemon thread, unlike anyio's ``start_blocking_portal`` (whose worker the
+    interpreter joins at exit), never keeps a script alive.
+    """
+
+    def __init__(self) -> None:
+        started: Future[BlockingPortal] = Future()
+        self._thread = threading.Thread(
+            target=anyio.run, args=(self._serve, started), name="marianne-sdk", daemon=True
+        )
+        self._thread.start()
+        self.portal = started.result()
+
+    @staticmethod
+    async def _serve(started: Future[BlockingPortal]) -> None:
+        async with BlockingPortal() as portal:
+            started.set_result(portal)
+            await portal.sleep_until_stopped()
+
+    def stop(self) -> None:
+        """End the loop (what still runs there is cancelled) and wait for the thread."""
+        if self._thread is threading.current_thread():
+            raise RuntimeError("a blocking DaemonClient cannot be closed from its own loop")
+        self.portal.call(self.portal.stop, True)
+        self._thread.join()
+
+
+def _close_unclosed(loop_thread: _LoopThread, client: AsyncDaemonClient, name: str) -> None:
+    """The finalizer of a client nobody closed: at collection or at interpreter exit."""
+    warnings.warn(
+        f"unclosed {name}: close it, or use it in a with block", ResourceWarning, stacklevel=1
+    )
+    try:
+        loop_thread.portal.call(client.close)
+    finally:
+        loop_thread.stop()
 
 
 class DaemonClient(SyncMethods):
     """Blocking client of the Marianne conductor, with every method typed.
 
     Takes the same arguments, raises the same errors and has the same typed
-    methods as :class:`marianne_sdk.DaemonClient`, without ``await``. Close it
-    (or use it as a context manager): it owns a thread.
+    methods as :class:`marianne_sdk.DaemonClient`, without ``await``. Close it,
+    or use it as a context manager: it owns a thread. A client left unclosed
+    is closed when it is collected or the interpreter exits, with a
+    ``ResourceWarning``; its thread never keeps a script alive.
     """
 
-    def __init__(
-        self,
-        socket_path: str | os.PathLike[str] | None = None,
-        *,
-        clone: str | bool | None = None,
-        timeout: float | None = 30.0,
-        pool_size: int = 4,
-        connect_timeout: float = 5.0,
-        max_idle_seconds: float = 10.0,
-        trusted_uids: Collection[int] | None = DEFAULT_TRUSTED_UIDS,
-    ) -> None:
-        self._stack = ExitStack()
+    @_takes_arguments_of(AsyncDaemonClient.__init__)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._closed = False
-        self._streams: weakref.WeakSet[_PortalEventStream[Any]] = weakref.WeakSet()
+        self._loop_thread = _LoopThread()
         try:
-            self._portal = self._stack.enter_context(start_blocking_portal(backend="asyncio"))
-            # Built and entered on the portal's loop: the async client's
-            # background task (idle expiry, deadlines) runs there for the life
-            # of this client.
-            client = self._portal.call(
-                partial(
-                    AsyncDaemonClient,
-                    socket_path,
-                    clone=clone,
-                    timeout=timeout,
-                    pool_size=pool_size,
-                    connect_timeout=connect_timeout,
-                    max_idle_seconds=max_idle_seconds,
-                    trusted_uids=trusted_uids,
-                )
-            )
-            self._client = self._stack.enter_context(
-                self._portal.wrap_async_context_manager(client)
+            self._client = self._loop_thread.portal.call(
+                partial(AsyncDaemonClient, *args, **kwargs)
             )
         except BaseException:
-            self._stack.close()
+            self._loop_thread.stop()
             raise
+        self._finalizer = weakref.finalize(
+            self, _close_unclosed, self._loop_thread, self._client, repr(self)
+        )
+
+    def __repr__(self) -> str:
+        client = getattr(self, "_client", None)
+        return f"<sync {client!r}>" if client is not None else "<sync DaemonClient>"
 
     @property
     def socket_path(self) -> Path:
         """The conductor socket this client talks to."""
         return self._client.socket_path
 
-    def call(self, method: str, params: Params = None, *, timeout: float | None = None) -> Any:
+    def call(self, method: str, params: Params = None, *, timeout: Timeout = NOT_GIVEN) -> Any:
         """Call ``method`` and return its result as decoded JSON (dicts, lists, ...).
 
         See :meth:`marianne_sdk.DaemonClient.call`.
         """
         return self._run(partial(self._client.call, method, params, timeout=timeout))
 
-    def notify(self, method: str, params: Params = None) -> None:
+    def notify(self, method: str, params: Params = None, *, timeout: Timeout = NOT_GIVEN) -> None:
         """Send ``method`` as a notification: the conductor runs it and answers nothing."""
-        self._run(partial(self._client.notify, method, params))
+        self._run(partial(self._client.notify, method, params, timeout=timeout))
 
     def stream(
         self, method: str, params: Params = None, *, idle_timeout: float | None = None
@@ -113,7 +152,7 @@ class DaemonClient(SyncMethods):
         """
         return self._track(self._client.stream(method, params, idle_timeout=idle_timeout))
 
-    def check_conductor_version(self, *, timeout: float | None = None) -> bool | None:
+    def check_conductor_version(self, *, timeout: Timeout = NOT_GIVEN) -> bool | None:
         """Whether the conductor's version is one the schema was written for.
 
         See :meth:`marianne_sdk.DaemonClient.check_conductor_version`.
@@ -125,15 +164,18 @@ class DaemonClient(SyncMethods):
         return self._run(self._client.is_daemon_running)
 
     def close(self) -> None:
-        """Close the connections, open streams' included, and stop the client's thread.
+        """Close the connections and streams, and stop the client's thread.
 
         Idempotent. Later calls raise :class:`DaemonError`.
         """
-        if not self._closed:
-            for stream in list(self._streams):
-                stream.close()
+        if self._closed:
+            return
         self._closed = True
-        self._stack.close()
+        self._finalizer.detach()
+        try:
+            self._loop_thread.portal.call(self._client.close)
+        finally:
+            self._loop_thread.stop()
 
     def __enter__(self) -> DaemonClient:
         return self
@@ -146,7 +188,7 @@ class DaemonClient(SyncMethods):
     ) -> None:
         self.close()
 
-    def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: float | None) -> R:
+    def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: Timeout) -> R:
         return self._run(partial(self._client._call_typed, info, params, timeout))
 
     def _stream_typed(
@@ -155,10 +197,8 @@ class DaemonClient(SyncMethods):
         return self._track(self._client._stream_typed(info, params, idle_timeout))
 
     def _track(self, stream: EventStream[E]) -> SyncEventStream[E]:
-        """``stream`` driven through the client's loop, and closed when the client closes."""
-        sync_stream = _PortalEventStream(self, stream)
-        self._streams.add(sync_stream)
-        return sync_stream
+        """``stream`` driven through the client's loop."""
+        return _PortalEventStream(self, stream)
 
     def _run(self, call: Callable[[], Awaitable[T]]) -> T:
         """Run ``call`` on the client's loop and wait for it.
@@ -167,8 +207,8 @@ class DaemonClient(SyncMethods):
         left running, so the async client cleans up its connection.
         """
         if self._closed:
-            raise DaemonError("the DaemonClient is closed")
-        future = self._portal.start_task_soon(call)
+            raise DaemonError("this DaemonClient is closed")
+        future = self._loop_thread.portal.start_task_soon(call)
         try:
             return future.result()
         except BaseException:
@@ -196,6 +236,13 @@ class _PortalEventStream(SyncEventStream[E]):
         self._client = client
         self._stream = stream
 
+    @property
+    def missed(self) -> int:
+        return self._stream.missed
+
+    def __repr__(self) -> str:
+        return f"<sync {self._stream!r}>"
+
     def __enter__(self) -> _PortalEventStream[E]:
         self._client._run(self._stream.__aenter__)
         return self
@@ -215,6 +262,6 @@ class _PortalEventStream(SyncEventStream[E]):
         return item
 
     def close(self) -> None:
-        # Once the client is closed its loop is gone, and it closed this stream first.
+        # Once the client is closed its loop is gone, and it ended this stream first.
         if not self._client._closed:
             self._client._run(self._stream.aclose)

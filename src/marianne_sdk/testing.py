@@ -41,7 +41,7 @@ import msgspec
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.streams.memory import MemoryObjectSendStream
 
-from ._background import start_in_task_group
+from ._backends import BackgroundTask
 from ._fake_jobs import FakeRpcError, JobBook, most_recent
 from ._transport import MAX_LINE_BYTES, receive_some, send_all
 
@@ -121,8 +121,10 @@ class _Unanswerable(Exception):
 class FakeDaemon:
     """A conductor double on the Unix socket ``socket_path``.
 
-    ``max_served_connections`` caps the connections served at once (None: no
-    cap; the conductor's default is 5). ``step_seconds`` is how long each
+    ``max_served_connections`` caps the connections served at once, as the
+    conductor's ``socket.backlog`` does (5 by default; None: no cap): further
+    connections are accepted and left unread until one closes, so tests see
+    the slots a program holds (:attr:`served_connections`). ``step_seconds`` is how long each
     simulated sheet runs. With ``check_config_files``, ``job.submit`` rejects
     a ``config_path`` that does not exist, as the conductor does; by default
     any path is accepted and never read.
@@ -136,16 +138,18 @@ class FakeDaemon:
     ``sheet.completed``, ``sheet.failed``, ``job.completed``, ``job.failed``,
     ``observer.process_spawned`` and ``observer.process_exited``.
 
-    Unlike the conductor, the fake notices at once when a client closes a
-    monitor stream (the conductor notices at its next event), and
-    ``daemon.shutdown`` only marks it as shutting down: call :meth:`stop`.
+    Like the conductor, the fake notices that a client closed a stream only
+    when it next writes to it: a closed ``daemon.monitor.stream`` subscription
+    keeps its connection slot until the next event (:meth:`emit`, or a job's).
+    Unlike the conductor, ``daemon.shutdown`` only marks the fake as shutting
+    down: call :meth:`stop`.
     """
 
     def __init__(
         self,
         socket_path: str | os.PathLike[str],
         *,
-        max_served_connections: int | None = None,
+        max_served_connections: int | None = 5,
         step_seconds: float = 0.05,
         check_config_files: bool = False,
     ) -> None:
@@ -171,7 +175,7 @@ class FakeDaemon:
         self._semaphore: anyio.Semaphore | None = None
         self._task_group: TaskGroup | None = None
         self._stopped: anyio.Event | None = None
-        self._outer: TaskGroup | None = None
+        self._background: BackgroundTask | None = None
         self._started_at = time.monotonic()
         self._jobs = JobBook(
             self._spawn,
@@ -216,7 +220,9 @@ class FakeDaemon:
         return self._path
 
     async def __aenter__(self) -> Self:
-        self._outer = await start_in_task_group(self.serve)
+        # In a task of its own, not around the caller's block: the block's
+        # errors leave it as themselves, and it may end in another task.
+        self._background = await BackgroundTask.start(self.serve)
         return self
 
     async def __aexit__(
@@ -224,10 +230,10 @@ class FakeDaemon:
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         traceback: TracebackType | None,
-    ) -> bool | None:
-        outer, self._outer = self._outer, None
-        await self.stop()
-        return None if outer is None else await outer.__aexit__(exc_type, exc, traceback)
+    ) -> None:
+        background, self._background = self._background, None
+        if background is not None:
+            await background.stop()
 
     async def serve(self, *, task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED) -> None:
         """Listen and serve until :meth:`stop` or cancellation; then remove the socket file.
@@ -477,35 +483,22 @@ class FakeDaemon:
         params: dict[str, Any],
         request_id: int | str | None,
     ) -> bool:
-        """Push the handler's items until it ends (then answer) or the client leaves."""
-        closed = False
-        async with anyio.create_task_group() as task_group:
-
-            async def watch() -> None:
-                nonlocal closed
-                await _wait_closed(sock)
-                closed = True
-                task_group.cancel_scope.cancel()
-
-            task_group.start_soon(watch)
-            response: dict[str, Any] = {"jsonrpc": "2.0", "result": None, "id": request_id}
-            try:
-                async with contextlib.aclosing(handler(params)) as items:
-                    async for item in items:
-                        message = {"jsonrpc": "2.0", "method": notification, "params": item}
-                        await _send(sock, message)
-            except OSError:
-                # The client left while an event was being written: the stream
-                # ends with it, and there is nobody left to answer.
-                closed = True
-            except FakeRpcError as error:
-                response = _error_response(error.code, error.message, request_id, error.data)
-            except Exception as error:
-                response = _error_response(-32603, f"Internal error: {error}", request_id)
-            if request_id is not None and not closed:
-                await _send(sock, response)
-            task_group.cancel_scope.cancel()
-        return not closed
+        """Push the handler's items until it ends (then answer) or a write finds the client gone."""
+        response: dict[str, Any] = {"jsonrpc": "2.0", "result": None, "id": request_id}
+        try:
+            async with contextlib.aclosing(handler(params)) as items:
+                async for item in items:
+                    message = {"jsonrpc": "2.0", "method": notification, "params": item}
+                    await _send(sock, message)
+        except OSError:
+            return False  # the client left: nobody to answer
+        except FakeRpcError as error:
+            response = _error_response(error.code, error.message, request_id, error.data)
+        except Exception as error:
+            response = _error_response(-32603, f"Internal error: {error}", request_id)
+        if request_id is not None:
+            await _send(sock, response)
+        return True
 
     def _spawn(self, function: Callable[..., Coroutine[Any, Any, Any]], *args: Any) -> None:
         if self._task_group is None:

@@ -9,7 +9,14 @@ client's single typed entry point.
 
 from __future__ import annotations
 
-from marianne_sdk._invoke import AsyncInvoker, EventStream, SyncEventStream, SyncInvoker
+from marianne_sdk._invoke import (
+    NOT_GIVEN,
+    AsyncInvoker,
+    EventStream,
+    SyncEventStream,
+    SyncInvoker,
+    Timeout,
+)
 
 from . import models, params, registry
 
@@ -21,7 +28,7 @@ class AsyncMethods(AsyncInvoker):
         self,
         request: models.JobRequest,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobResponse:
         """Check a score (job config) file and start it as a background job.
 
@@ -34,7 +41,7 @@ class AsyncMethods(AsyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobState:
         """Return the full current state of one job.
 
@@ -49,7 +56,7 @@ class AsyncMethods(AsyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.PauseResult:
         """Ask a running job to pause.
 
@@ -66,7 +73,7 @@ class AsyncMethods(AsyncInvoker):
         config_path: str | None = None,
         no_reload: bool = False,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobResponse:
         """Resume a paused, paused-at-chain, failed or cancelled job in a new task.
 
@@ -86,7 +93,7 @@ class AsyncMethods(AsyncInvoker):
         config_path: str | None = None,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobResponse:
         """Switch a job to a new config, pausing and resuming it as needed.
 
@@ -103,7 +110,7 @@ class AsyncMethods(AsyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.CancelResult:
         """Cancel a job's execution task and mark it cancelled.
 
@@ -116,7 +123,7 @@ class AsyncMethods(AsyncInvoker):
     async def list_jobs(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> list[models.JobListEntry]:
         """List every job the daemon knows.
 
@@ -130,7 +137,7 @@ class AsyncMethods(AsyncInvoker):
         older_than_seconds: float | None = None,
         job_ids: list[str] | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ClearResult:
         """Delete finished jobs from memory and from the registry.
 
@@ -149,7 +156,7 @@ class AsyncMethods(AsyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobErrorsResult:
         """Return a job's state so the client can extract its error details.
 
@@ -164,7 +171,7 @@ class AsyncMethods(AsyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobDiagnoseResult:
         """Return a job's state plus its workspace path, for diagnostics.
 
@@ -183,7 +190,7 @@ class AsyncMethods(AsyncInvoker):
         sheet_num: int | None = None,
         limit: int = 50,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.HistoryResult:
         """Return per-attempt execution history from the job's workspace state DB.
 
@@ -204,7 +211,7 @@ class AsyncMethods(AsyncInvoker):
         sheet_num: int | None = None,
         dry_run: bool = False,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.RecoverResult:
         """Return a job's state read from its workspace state DB, so validations can be run locally.
 
@@ -221,7 +228,7 @@ class AsyncMethods(AsyncInvoker):
     async def status(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.DaemonStatus:
         """Return a short summary of the daemon.
 
@@ -233,7 +240,7 @@ class AsyncMethods(AsyncInvoker):
         self,
         graceful: bool = True,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ShutdownResult:
         """Start daemon shutdown in the background and reply at once.
 
@@ -246,7 +253,7 @@ class AsyncMethods(AsyncInvoker):
     async def config(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.DaemonConfig:
         """Return the daemon's live configuration.
 
@@ -257,7 +264,7 @@ class AsyncMethods(AsyncInvoker):
     async def health(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.HealthResult:
         """Liveness probe: report that the daemon process is alive.
 
@@ -268,7 +275,7 @@ class AsyncMethods(AsyncInvoker):
     async def readiness(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ReadinessResult:
         """Readiness probe: report whether the daemon is accepting new work.
 
@@ -279,7 +286,7 @@ class AsyncMethods(AsyncInvoker):
     async def top(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.DaemonTopResult:
         """Return the latest profiler system snapshot.
 
@@ -290,7 +297,7 @@ class AsyncMethods(AsyncInvoker):
     async def top_jsonl_path(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.TopStreamResult:
         """Return the path of the profiler's JSONL snapshot file, for the client to tail.
 
@@ -304,7 +311,7 @@ class AsyncMethods(AsyncInvoker):
         self,
         limit: int = 50,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ProcessEventsResult:
         """Return recent process lifecycle events from the profiler.
 
@@ -334,7 +341,7 @@ class AsyncMethods(AsyncInvoker):
         job_id: str | None = None,
         limit: int = 50,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ObserverEventsResult:
         """Return recent filesystem and process observer events, newest first.
 
@@ -349,7 +356,7 @@ class AsyncMethods(AsyncInvoker):
     async def rate_limits(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.RateLimitsResult:
         """Return the current rate-limit state of the rate-limit coordinator.
 
@@ -363,7 +370,7 @@ class AsyncMethods(AsyncInvoker):
         self,
         instrument: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ClearRateLimitsResult:
         """Clear active rate limits and wake the dispatcher.
 
@@ -379,7 +386,7 @@ class AsyncMethods(AsyncInvoker):
         self,
         limit: int = 20,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.LearningPatternsResult:
         """Return learned patterns from the global learning store.
 
@@ -399,7 +406,7 @@ class SyncMethods(SyncInvoker):
         self,
         request: models.JobRequest,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobResponse:
         """Check a score (job config) file and start it as a background job.
 
@@ -412,7 +419,7 @@ class SyncMethods(SyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobState:
         """Return the full current state of one job.
 
@@ -427,7 +434,7 @@ class SyncMethods(SyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.PauseResult:
         """Ask a running job to pause.
 
@@ -444,7 +451,7 @@ class SyncMethods(SyncInvoker):
         config_path: str | None = None,
         no_reload: bool = False,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobResponse:
         """Resume a paused, paused-at-chain, failed or cancelled job in a new task.
 
@@ -464,7 +471,7 @@ class SyncMethods(SyncInvoker):
         config_path: str | None = None,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobResponse:
         """Switch a job to a new config, pausing and resuming it as needed.
 
@@ -481,7 +488,7 @@ class SyncMethods(SyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.CancelResult:
         """Cancel a job's execution task and mark it cancelled.
 
@@ -494,7 +501,7 @@ class SyncMethods(SyncInvoker):
     def list_jobs(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> list[models.JobListEntry]:
         """List every job the daemon knows.
 
@@ -508,7 +515,7 @@ class SyncMethods(SyncInvoker):
         older_than_seconds: float | None = None,
         job_ids: list[str] | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ClearResult:
         """Delete finished jobs from memory and from the registry.
 
@@ -527,7 +534,7 @@ class SyncMethods(SyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobErrorsResult:
         """Return a job's state so the client can extract its error details.
 
@@ -542,7 +549,7 @@ class SyncMethods(SyncInvoker):
         job_id: str,
         workspace: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.JobDiagnoseResult:
         """Return a job's state plus its workspace path, for diagnostics.
 
@@ -561,7 +568,7 @@ class SyncMethods(SyncInvoker):
         sheet_num: int | None = None,
         limit: int = 50,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.HistoryResult:
         """Return per-attempt execution history from the job's workspace state DB.
 
@@ -582,7 +589,7 @@ class SyncMethods(SyncInvoker):
         sheet_num: int | None = None,
         dry_run: bool = False,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.RecoverResult:
         """Return a job's state read from its workspace state DB, so validations can be run locally.
 
@@ -599,7 +606,7 @@ class SyncMethods(SyncInvoker):
     def status(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.DaemonStatus:
         """Return a short summary of the daemon.
 
@@ -611,7 +618,7 @@ class SyncMethods(SyncInvoker):
         self,
         graceful: bool = True,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ShutdownResult:
         """Start daemon shutdown in the background and reply at once.
 
@@ -624,7 +631,7 @@ class SyncMethods(SyncInvoker):
     def config(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.DaemonConfig:
         """Return the daemon's live configuration.
 
@@ -635,7 +642,7 @@ class SyncMethods(SyncInvoker):
     def health(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.HealthResult:
         """Liveness probe: report that the daemon process is alive.
 
@@ -646,7 +653,7 @@ class SyncMethods(SyncInvoker):
     def readiness(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ReadinessResult:
         """Readiness probe: report whether the daemon is accepting new work.
 
@@ -657,7 +664,7 @@ class SyncMethods(SyncInvoker):
     def top(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.DaemonTopResult:
         """Return the latest profiler system snapshot.
 
@@ -668,7 +675,7 @@ class SyncMethods(SyncInvoker):
     def top_jsonl_path(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.TopStreamResult:
         """Return the path of the profiler's JSONL snapshot file, for the client to tail.
 
@@ -680,7 +687,7 @@ class SyncMethods(SyncInvoker):
         self,
         limit: int = 50,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ProcessEventsResult:
         """Return recent process lifecycle events from the profiler.
 
@@ -710,7 +717,7 @@ class SyncMethods(SyncInvoker):
         job_id: str | None = None,
         limit: int = 50,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ObserverEventsResult:
         """Return recent filesystem and process observer events, newest first.
 
@@ -725,7 +732,7 @@ class SyncMethods(SyncInvoker):
     def rate_limits(
         self,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.RateLimitsResult:
         """Return the current rate-limit state of the rate-limit coordinator.
 
@@ -739,7 +746,7 @@ class SyncMethods(SyncInvoker):
         self,
         instrument: str | None = None,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.ClearRateLimitsResult:
         """Clear active rate limits and wake the dispatcher.
 
@@ -755,7 +762,7 @@ class SyncMethods(SyncInvoker):
         self,
         limit: int = 20,
         *,
-        timeout: float | None = None,
+        timeout: Timeout = NOT_GIVEN,
     ) -> models.LearningPatternsResult:
         """Return learned patterns from the global learning store.
 

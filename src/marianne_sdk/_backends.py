@@ -1,0 +1,330 @@
+"""The event loop under the SDK: one small object per loop, chosen once.
+
+The pool needs timers (deadlines, idle expiry), one-shot wake-ups and tasks
+that run beside the user's code without enclosing it: a client or a fake may
+be entered in one task and left in another, or never entered at all, so
+nothing it runs in the background may belong to the user's task tree. Each
+event loop provides these natively — asyncio's ``loop.call_at`` and tasks,
+trio's system tasks — and :func:`current_backend` picks the implementation
+once per event loop by asking sniffio which library runs the current task
+(trio answers "trio" in guest mode on an asyncio loop too), as httpcore
+picks its network backend.
+
+anyio's portable calls look the backend up on every call and cost
+microseconds each on a pooled call that costs about twenty in all; these do
+not.
+"""
+
+from __future__ import annotations
+
+import abc
+import heapq
+import itertools
+import logging
+import math
+import threading
+from collections.abc import Awaitable, Callable
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
+
+import anyio
+import sniffio
+from anyio.abc import TaskStatus
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import trio
+
+NEVER = math.inf
+"""A deadline that never passes."""
+
+_log = logging.getLogger("marianne_sdk")
+
+
+class Timer(Protocol):
+    """A callback scheduled by :meth:`Backend.call_at` (asyncio's ``TimerHandle`` is one)."""
+
+    def cancel(self) -> None:
+        """Forget the callback if it has not run yet. Idempotent."""
+
+
+class Wakeup(abc.ABC):
+    """A one-shot signal that one task waits for."""
+
+    @abc.abstractmethod
+    def set(self) -> None:
+        """Wake the waiting task (a no-op if it was cancelled meanwhile)."""
+
+    @abc.abstractmethod
+    async def wait(self) -> None:
+        """Return once :meth:`set` has been called."""
+
+
+class Backend(abc.ABC):
+    """What the SDK needs from one running event loop."""
+
+    asyncio_loop: asyncio.AbstractEventLoop | None = None
+    """The asyncio loop, whose reader callbacks connections use; None on trio."""
+
+    @abc.abstractmethod
+    def is_current(self) -> bool:
+        """Whether the running task belongs to this backend's event loop."""
+
+    @abc.abstractmethod
+    def time(self) -> float:
+        """The loop's clock, on which deadlines are set."""
+
+    @abc.abstractmethod
+    def wakeup(self) -> Wakeup:
+        """A new :class:`Wakeup`."""
+
+    @abc.abstractmethod
+    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
+        """Run ``callback`` (which must not await) at ``when`` on the loop's clock."""
+
+    @abc.abstractmethod
+    def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
+        """Run ``function`` in a task of its own, outside every caller's task tree.
+
+        The loop ends such a task when it ends itself. ``function`` must catch
+        its own errors: an error escaping it is logged, never raised.
+        """
+
+
+_local = threading.local()
+
+
+def current_backend() -> Backend:
+    """The backend of the event loop running the current task.
+
+    Raises ``RuntimeError`` outside an asyncio or trio task.
+    """
+    backend: Backend | None = getattr(_local, "backend", None)
+    if backend is None or not backend.is_current():
+        backend = _local.backend = _detect()
+    return backend
+
+
+def _detect() -> Backend:
+    try:
+        library = sniffio.current_async_library()
+    except sniffio.AsyncLibraryNotFoundError:
+        raise RuntimeError(
+            "marianne_sdk's async API must be used from an asyncio or trio task"
+        ) from None
+    if library == "trio":
+        return _TrioBackend()
+    if library == "asyncio":
+        import asyncio
+
+        return _AsyncioBackend(asyncio.get_running_loop())
+    raise RuntimeError(f"marianne_sdk runs on asyncio or trio, not on {library}")
+
+
+async def _logged(function: Callable[[], Awaitable[None]]) -> None:
+    try:
+        await function()
+    except Exception:
+        _log.exception("background task of marianne_sdk failed")
+
+
+# ---- asyncio -----------------------------------------------------------------------
+
+
+class _FutureWakeup(Wakeup):
+    __slots__ = ("_future",)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._future: asyncio.Future[None] = loop.create_future()
+
+    def set(self) -> None:
+        if not self._future.done():
+            self._future.set_result(None)
+
+    async def wait(self) -> None:
+        await self._future
+
+
+class _AsyncioBackend(Backend):
+    __slots__ = ("_current_task", "_tasks", "asyncio_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        import asyncio
+
+        self.asyncio_loop = loop
+        self._current_task = asyncio.current_task
+        self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+
+    def is_current(self) -> bool:
+        # No asyncio task of this loop runs when trio runs as a guest on it.
+        return self._current_task(self.asyncio_loop) is not None
+
+    def time(self) -> float:
+        assert self.asyncio_loop is not None
+        return self.asyncio_loop.time()
+
+    def wakeup(self) -> Wakeup:
+        assert self.asyncio_loop is not None
+        return _FutureWakeup(self.asyncio_loop)
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
+        assert self.asyncio_loop is not None
+        return self.asyncio_loop.call_at(when, callback)
+
+    def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
+        assert self.asyncio_loop is not None
+        task = self.asyncio_loop.create_task(_logged(function))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+
+# ---- trio ---------------------------------------------------------------------------
+
+
+class _EventWakeup(Wakeup):
+    __slots__ = ("_event",)
+
+    def __init__(self, event: trio.Event) -> None:
+        self._event = event
+
+    def set(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> None:
+        await self._event.wait()
+
+
+_TimerEntry = list[Any]
+"""``[when, sequence number, callback or None once cancelled]``: a list, so the heap compares in C."""
+
+_COMPACT_AFTER = 64
+"""Cancelled timers tolerated in the heap before it is rebuilt without them."""
+
+
+class _TrioTimer(Timer):
+    __slots__ = ("_backend", "_entry")
+
+    def __init__(self, backend: _TrioBackend, entry: _TimerEntry) -> None:
+        self._backend = backend
+        self._entry = entry
+
+    def cancel(self) -> None:
+        if self._entry[2] is not None:
+            self._entry[2] = None
+            self._backend.forget_one()
+
+
+class _TrioBackend(Backend):
+    """Timers run by one system task per trio run, sleeping until the earliest is due."""
+
+    def __init__(self) -> None:
+        import trio
+
+        self._trio = trio
+        self._token = trio.lowlevel.current_trio_token()
+        self._timers: list[_TimerEntry] = []  # a heap
+        self._cancelled = 0
+        self._numbers = itertools.count()
+        self._alarm: trio.CancelScope | None = None  # the timer task's sleep
+
+    def is_current(self) -> bool:
+        try:
+            return self._trio.lowlevel.current_trio_token() is self._token
+        except RuntimeError:
+            return False
+
+    def time(self) -> float:
+        return self._trio.current_time()
+
+    def wakeup(self) -> Wakeup:
+        return _EventWakeup(self._trio.Event())
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
+        entry: _TimerEntry = [when, next(self._numbers), callback]
+        heapq.heappush(self._timers, entry)
+        if self._alarm is None:
+            self._alarm = self._trio.CancelScope(deadline=when)
+            self.spawn(self._run_timers)
+        elif when < self._alarm.deadline:
+            self._alarm.deadline = when
+        return _TrioTimer(self, entry)
+
+    def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
+        self._trio.lowlevel.spawn_system_task(_logged, function)
+
+    def forget_one(self) -> None:
+        self._cancelled += 1
+        if self._cancelled > _COMPACT_AFTER and 2 * self._cancelled > len(self._timers):
+            self._timers = [entry for entry in self._timers if entry[2] is not None]
+            heapq.heapify(self._timers)
+            self._cancelled = 0
+
+    async def _run_timers(self) -> None:
+        while True:
+            assert self._alarm is not None
+            with self._alarm:
+                await self._trio.sleep_forever()
+            now = self._trio.current_time()
+            while (timers := self._timers) and timers[0][0] <= now:
+                callback = heapq.heappop(timers)[2]
+                if callback is None:
+                    self._cancelled -= 1
+                    continue
+                try:
+                    callback()
+                except Exception:
+                    _log.exception("timer callback of marianne_sdk failed")
+            self._alarm = self._trio.CancelScope(deadline=timers[0][0] if timers else NEVER)
+
+
+class _Started(TaskStatus[None]):
+    """The ``task_status`` of a :class:`BackgroundTask`'s function (anyio's ``TaskStatus``)."""
+
+    def __init__(self, event: anyio.Event) -> None:
+        self._event = event
+
+    def started(self, value: object = None) -> None:
+        self._event.set()
+
+
+class BackgroundTask:
+    """A function run beside the caller's code, outside its task tree, until stopped.
+
+    :meth:`start` returns once the function reports it has started
+    (``task_status.started()``, as with ``TaskGroup.start``), or raises what
+    it raised before that. An error after that is logged: nobody awaits it.
+    """
+
+    def __init__(self) -> None:
+        self._scope = anyio.CancelScope()
+        self._started = anyio.Event()
+        self._done = anyio.Event()
+        self._error: Exception | None = None
+
+    @classmethod
+    async def start(cls, function: Callable[..., Awaitable[None]]) -> BackgroundTask:
+        """Run ``function(task_status=...)`` and return once it has reported it started."""
+        task = cls()
+        current_backend().spawn(partial(task._run, function))
+        await task._started.wait()
+        if task._error is not None:
+            raise task._error
+        return task
+
+    async def stop(self) -> None:
+        """Cancel the function and wait until it has returned."""
+        self._scope.cancel()
+        await self._done.wait()
+
+    async def _run(self, function: Callable[..., Awaitable[None]]) -> None:
+        try:
+            with self._scope:
+                await function(task_status=_Started(self._started))
+        except Exception as exc:
+            if self._started.is_set():
+                raise  # logged by the backend
+            self._error = exc
+        finally:
+            self._started.set()
+            self._done.set()

@@ -1,0 +1,286 @@
+"""Streams: one conductor subscription per request, shared by every block that reads it.
+
+The conductor notices that a client closed a ``daemon.monitor.stream``
+connection only when it next writes an event to it, so a subscription opened
+and closed per block would hold one of its few connection slots after every
+block until the next event (protocol §4.21, §9). So a client opens each
+subscription once, on first use, and keeps it until the client closes:
+:class:`Feed` owns that connection and reads it in a background task, and
+each ``async with`` block is a :class:`Subscription` with a bounded buffer of
+its own. A slow consumer never slows the reader (the conductor drops events
+for a subscriber whose queue is full): events that do not fit its buffer are
+dropped and counted in :attr:`Subscription.missed`.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from collections import deque
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
+
+import anyio
+import msgspec
+
+from ._backends import Backend, Wakeup, current_backend
+from ._errors import DaemonError, DaemonTimeoutError
+from ._invoke import EventStream
+from ._messages import (
+    SKIP,
+    TRANSPORT_FAILURES,
+    Message,
+    StreamEnd,
+    parse_stream_line,
+    translate,
+)
+from ._pool import Pool
+from ._transport import Connection
+
+T = TypeVar("T")
+
+_log = logging.getLogger("marianne_sdk")
+
+
+class _Finished:
+    """How a feed ended: with a result, an error, or because the client closed."""
+
+    __slots__ = ("error", "result")
+
+    def __init__(self, result: Any = None, error: BaseException | None = None) -> None:
+        self.result = result
+        self.error = error
+
+
+class Feed(Generic[T]):
+    """One streaming request on a connection of its own, read by one background task.
+
+    Built by the client for each distinct request (method and params); its
+    connection opens with the first :class:`Subscription` and closes when the
+    stream ends or :meth:`close` is called.
+    """
+
+    def __init__(
+        self,
+        pool: Pool,
+        method: str,
+        request_id: int,
+        line: bytes,
+        decoder: msgspec.json.Decoder[Message[T]],
+        notification: str | None,
+        open_timeout: float | None,
+        on_finished: Callable[[Feed[T]], None],
+    ) -> None:
+        self.method = method
+        self._pool = pool
+        self._request_id = request_id
+        self._line = line
+        self._decoder = decoder
+        self._notification = notification
+        self._open_timeout = open_timeout
+        self._on_finished = on_finished
+        # Held weakly: a block nobody references any more (an ``async for``
+        # left by ``break``, without ``async with``) stops receiving.
+        self._subscriptions: weakref.WeakSet[Subscription[T]] = weakref.WeakSet()
+        self._connection: Connection | None = None
+        self._opening: anyio.Event | None = None
+        self.finished: _Finished | None = None
+
+    async def subscribe(self, subscription: Subscription[T]) -> None:
+        """Deliver this feed's notifications to ``subscription`` from now on."""
+        if self._connection is None and self.finished is None:
+            if self._opening is None:
+                self._opening = anyio.Event()
+                try:
+                    await self._open()
+                except BaseException as exc:
+                    self._finish(_Finished(error=exc))
+                    raise
+                finally:
+                    self._opening.set()
+            else:
+                await self._opening.wait()
+        if self.finished is not None:
+            if self.finished.error is not None:
+                raise self.finished.error
+            subscription.end(self.finished)
+            return
+        self._subscriptions.add(subscription)
+
+    def unsubscribe(self, subscription: Subscription[T]) -> None:
+        self._subscriptions.discard(subscription)
+
+    def close(self) -> None:
+        """Close the connection; every subscription's iteration ends."""
+        self._finish(_Finished())
+
+    async def _open(self) -> None:
+        backend = current_backend()
+        deadline = backend.time() + self._open_timeout if self._open_timeout else float("inf")
+        sent = False
+        try:
+            connection = await self._pool.open_dedicated(deadline)
+            try:
+                sent = True
+                await connection.send_line(self._line)
+            except BaseException:
+                connection.close()
+                raise
+        except TRANSPORT_FAILURES as exc:
+            raise translate(
+                exc, self.method, self._request_id, sent=sent, limit=self._open_timeout
+            ) from exc
+        self._connection = connection
+        backend.spawn(self._read)
+
+    async def _read(self) -> None:
+        connection = self._connection
+        assert connection is not None
+        while self.finished is None:
+            try:
+                line = await connection.receive_line()
+                item = parse_stream_line(
+                    line, self._decoder, self.method, self._request_id, self._notification
+                )
+            except StreamEnd as end:
+                self._finish(_Finished(result=end.result))
+            except TRANSPORT_FAILURES as exc:
+                if self.finished is None:  # not closed by close()
+                    error = translate(exc, self.method, self._request_id, sent=True, limit=None)
+                    self._finish(_Finished(error=error))
+            except DaemonError as exc:
+                self._finish(_Finished(error=exc))
+            else:
+                if item is SKIP:
+                    _log.debug("%s stream: skipped a notification of another kind", self.method)
+                    continue
+                self._deliver(item)  # type: ignore[arg-type]
+
+    def _deliver(self, item: T) -> None:
+        # A method of its own, so that no frame that lives on keeps a subscription alive.
+        for subscription in self._subscriptions:
+            subscription.deliver(item)
+
+    def _finish(self, finished: _Finished) -> None:
+        if self.finished is not None:
+            return
+        self.finished = finished
+        if self._connection is not None:
+            self._connection.close()
+        subscriptions, self._subscriptions = self._subscriptions, weakref.WeakSet()
+        for subscription in subscriptions:
+            subscription.end(finished)
+        self._on_finished(self)
+
+
+class Subscription(EventStream[T]):
+    """One block's view of a :class:`Feed`: its own buffer, iterator and idle timeout.
+
+    Use as ``async with``; iterating without the block subscribes on the first
+    item. Leaving the block detaches it; the client keeps the feed.
+    """
+
+    def __init__(
+        self,
+        feed: Callable[[], Feed[T]],
+        buffer_size: int,
+        idle_timeout: float | None,
+    ) -> None:
+        self._get_feed = feed
+        self._feed: Feed[T] | None = None
+        self._buffer: deque[T] = deque()
+        self._buffer_size = buffer_size
+        self._idle_timeout = idle_timeout
+        self._ended: _Finished | None = None
+        self._closed = False
+        self._wakeup: Wakeup | None = None
+        self._backend: Backend | None = None
+        self._missed = 0
+        self.result: Any = None
+        """The stream's final result, if the conductor ended it with one."""
+
+    @property
+    def missed(self) -> int:
+        """Events dropped for this block because its buffer was full when they came."""
+        return self._missed
+
+    def __repr__(self) -> str:
+        method = self._feed.method if self._feed is not None else "?"
+        state = "closed" if self._closed else "ended" if self._ended else "open"
+        return (
+            f"<Subscription {method} {state}, {len(self._buffer)} buffered, {self._missed} missed>"
+        )
+
+    async def __aenter__(self) -> Self:
+        await self._subscribe()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def __anext__(self) -> T:
+        if self._feed is None and not self._closed:
+            await self._subscribe()
+        while not self._buffer:
+            if self._closed:
+                raise StopAsyncIteration
+            if self._ended is not None:
+                self._closed = True  # an error is raised once; then the iteration is over
+                if self._ended.error is not None:
+                    raise self._ended.error
+                raise StopAsyncIteration
+            await self._wait()
+        return self._buffer.popleft()
+
+    async def aclose(self) -> None:
+        self._closed = True
+        self._buffer.clear()
+        if self._feed is not None:
+            self._feed.unsubscribe(self)
+        self._wake()
+
+    def deliver(self, item: T) -> None:
+        """An item from the feed (in the feed's reader task)."""
+        if len(self._buffer) >= self._buffer_size:
+            self._missed += 1
+            return
+        self._buffer.append(item)
+        self._wake()
+
+    def end(self, finished: _Finished) -> None:
+        """The feed ended: the buffered items, then the end, reach the consumer."""
+        self._ended = finished
+        self.result = finished.result
+        self._wake()
+
+    async def _subscribe(self) -> None:
+        self._backend = current_backend()
+        self._feed = self._get_feed()
+        await self._feed.subscribe(self)
+
+    async def _wait(self) -> None:
+        assert self._backend is not None
+        self._wakeup = wakeup = self._backend.wakeup()
+        try:
+            if self._idle_timeout is None:
+                await wakeup.wait()
+                return
+            with anyio.move_on_after(self._idle_timeout):
+                await wakeup.wait()
+                return
+        finally:
+            self._wakeup = None
+        method = self._feed.method if self._feed is not None else "stream"
+        raise DaemonTimeoutError(
+            f"{method}: no message within {self._idle_timeout} s", method=method
+        )
+
+    def _wake(self) -> None:
+        if self._wakeup is not None:
+            self._wakeup.set()
