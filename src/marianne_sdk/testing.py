@@ -142,8 +142,8 @@ class SocketInUseError(OSError):
     def __init__(self, path: str) -> None:
         super().__init__(
             errno.EADDRINUSE,
-            f"something is already listening on {path}: a FakeDaemon never takes over a live "
-            "socket (stop the other server or choose another path)",
+            "something is already listening on this socket, and a FakeDaemon never takes "
+            "over a live one (stop the other server or choose another path)",
             path,
         )
 
