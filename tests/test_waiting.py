@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
 
-from marianne_sdk import DaemonClient, JobRequest, JobResponse, JobState, JobSubmissionError
+from marianne_sdk import (
+    DaemonClient,
+    JobRequest,
+    JobResponse,
+    JobState,
+    JobSubmissionError,
+    ObserverEvent,
+    _waiting,
+)
 from marianne_sdk import sync as blocking
 from marianne_sdk.testing import FakeDaemon, ThreadedFakeDaemon
 
@@ -103,6 +111,46 @@ async def test_an_end_without_an_event_is_found_by_polling(
             # The conductor publishes no event for a cancelled job.
             assert (await client.cancel_job("stopped")).cancelled
     assert result[0].status == "cancelled"
+
+
+class Lossy:
+    """The monitor's events with those of ``job_id`` dropped and counted, as a lagging
+    subscriber's are: the next event it does get comes with the count."""
+
+    def __init__(self, events: AsyncIterator[ObserverEvent], job_id: str) -> None:
+        self._events = events
+        self._job_id = job_id
+        self.missed = 0
+
+    def __aiter__(self) -> Lossy:
+        return self
+
+    async def __anext__(self) -> ObserverEvent:
+        while (event := await anext(self._events)).job_id == self._job_id:
+            self.missed += 1
+        return event
+
+
+async def test_missed_events_make_it_ask_again(socket_path: Path) -> None:
+    async with (
+        FakeDaemon(socket_path, step_seconds=0.1) as fake,
+        DaemonClient(socket_path) as client,
+    ):
+        result: list[JobState] = []
+        async with client.monitor() as events:
+            await client.submit_job(request("lossy"))
+
+            async def follow() -> None:
+                lossy = Lossy(events, "lossy")
+                result.append(await _waiting._follow(client, lossy, "lossy", poll_interval=60))
+
+            with anyio.fail_after(20):
+                async with anyio.create_task_group() as task_group:
+                    task_group.start_soon(follow)
+                    await fake.wait_for(lambda: fake.job_status("lossy") == "completed")
+                    fake.emit("observer.file_modified", job_id="unrelated")
+        assert result[0].status == "completed"
+        assert fake.count("job.status") == 2
 
 
 async def test_the_timeout_bounds_the_whole_wait(fake: FakeDaemon, client: DaemonClient) -> None:

@@ -70,8 +70,7 @@ async def _wait(
                 response = await client.submit_job(request)
                 if response.status not in _WAITING_SUBMISSIONS:
                     raise JobSubmissionError(
-                        f"job.submit {response.status} {request.config_path}: "
-                        f"{response.message or 'no reason given'}",
+                        f"job.submit {response.status}: {response.message or 'no reason given'}",
                         method="job.submit",
                         data=response,
                     )
