@@ -312,28 +312,6 @@ class FakeDaemon:
         if self._stopped is not None:
             await self._stopped.wait()
 
-    @classmethod
-    @contextlib.contextmanager
-    def in_thread(
-        cls, socket_path: str | os.PathLike[str], *, backend: str = "asyncio", **options: Any
-    ) -> Iterator[ThreadedFakeDaemon]:
-        """A fake serving from an event loop in a thread of its own, for blocking code.
-
-        ``options`` are :class:`FakeDaemon`'s; ``backend`` is the thread's
-        async library (``"asyncio"`` or ``"trio"``). Use as ``with
-        FakeDaemon.in_thread(path) as fake:``. The fake is serving once the
-        block is entered, and stopped (socket file removed) when it is left.
-
-        A fake on the test's own event loop cannot serve a blocking client
-        used from that loop: the client's call blocks the loop the fake needs
-        to answer, until the call times out. In a thread of its own it can.
-        """
-        with start_blocking_portal(backend) as portal:
-            # Built on its own loop, where it lives: nothing of it belongs to the caller's.
-            fake = portal.call(partial(cls, socket_path, **options))
-            with portal.wrap_async_context_manager(fake):
-                yield ThreadedFakeDaemon(portal, fake)
-
     # ---- configuration --------------------------------------------------------------
 
     def register(self, method: str, handler: Handler, *, notification: str | None = None) -> None:
@@ -380,6 +358,30 @@ class FakeDaemon:
     ) -> None:
         """Push an ``ObserverEvent`` to every ``daemon.monitor.stream`` subscriber."""
         self._publish(event, job_id, sheet_num, data)
+
+    # ---- for blocking code ------------------------------------------------------
+
+    @classmethod
+    @contextlib.contextmanager
+    def in_thread(
+        cls, socket_path: str | os.PathLike[str], *, backend: str = "asyncio", **options: Any
+    ) -> Iterator[ThreadedFakeDaemon]:
+        """A fake serving from an event loop in a thread of its own, for blocking code.
+
+        ``options`` are :class:`FakeDaemon`'s; ``backend`` is the thread's
+        async library (``"asyncio"`` or ``"trio"``). Use as ``with
+        FakeDaemon.in_thread(path) as fake:``. The fake is serving once the
+        block is entered, and stopped (socket file removed) when it is left.
+
+        A fake on the test's own event loop cannot serve a blocking client
+        used from that loop: the client's call blocks the loop the fake needs
+        to answer, until the call times out. In a thread of its own it can.
+        """
+        with start_blocking_portal(backend) as portal:
+            # Built on its own loop, where it lives: nothing of it belongs to the caller's.
+            fake = portal.call(partial(cls, socket_path, **options))
+            with portal.wrap_async_context_manager(fake):
+                yield ThreadedFakeDaemon(portal, fake)
 
     # ---- observation --------------------------------------------------------------
 
