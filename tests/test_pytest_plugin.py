@@ -16,6 +16,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 FIXTURES = [
     "marianne_socket_path",
     "marianne_fake_options",
+    "marianne_client_options",
     "marianne_fake",
     "marianne_client",
     "marianne_sync_fake",
@@ -53,6 +54,15 @@ async def test_anyio(marianne_fake, marianne_client, marianne_socket_path):
 async def test_pytest_asyncio(marianne_fake, marianne_client, marianne_socket_path):
     await check(marianne_fake, marianne_client, marianne_socket_path)
 
+@pytest.fixture
+def marianne_client_options():
+    return {"timeout": 2.0}
+
+def test_blocking_with_client_options(marianne_sync_fake, marianne_sync_client):
+    marianne_sync_fake.inject("silence", "daemon.health")
+    with pytest.raises(TimeoutError, match="within 2.0 s"):
+        marianne_sync_client.health()
+
 def test_a_blocking_test_asking_for_the_async_fake(marianne_fake):
     pass
 """
@@ -77,7 +87,7 @@ def test_the_readme_example_and_the_fixtures_on_every_runner(pytester: pytest.Py
     pytester.makeconftest(BOTH_BACKENDS)
     pytester.makepyfile(test_readme=readme_example(), test_runners=ON_EVERY_RUNNER)
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-rA")
-    result.assert_outcomes(passed=8, errors=1)
+    result.assert_outcomes(passed=9, errors=1)
     result.stdout.fnmatch_lines_random(
         [
             "PASSED test_readme.py::test_a_failing_job[[]trio[]]",
@@ -85,6 +95,7 @@ def test_the_readme_example_and_the_fixtures_on_every_runner(pytester: pytest.Py
             "PASSED test_runners.py::test_anyio[[]asyncio[]]",
             "PASSED test_runners.py::test_anyio[[]trio[]]",
             "PASSED test_runners.py::test_pytest_asyncio",
+            "PASSED test_runners.py::test_blocking_with_client_options",
             "*marianne_fake is for async tests; a blocking test uses marianne_sync_fake*",
         ]
     )

@@ -9,6 +9,9 @@ there in any test once ``marianne-sdk`` is installed:
 ``marianne_fake_options``
     Keyword arguments for the fakes below (:class:`FakeDaemon`'s own):
     ``{}`` here; override this fixture to change them.
+``marianne_client_options``
+    Keyword arguments for the clients below (:class:`marianne_sdk.DaemonClient`'s,
+    but the socket): ``{}`` here; override this fixture to change them.
 ``marianne_fake``
     A :class:`FakeDaemon` serving on the test's event loop, for async tests:
     under the anyio plugin (``@pytest.mark.anyio``, asyncio or trio) or
@@ -73,6 +76,15 @@ def marianne_fake_options() -> dict[str, Any]:
 
 
 @pytest.fixture
+def marianne_client_options() -> dict[str, Any]:
+    """Keyword arguments of the fixtures' clients, async and blocking; override to change them.
+
+    For example ``{"timeout": 5.0}``: a call the fake never answers fails in 5 s.
+    """
+    return {}
+
+
+@pytest.fixture
 def marianne_fake(request: pytest.FixtureRequest) -> FakeDaemon:
     """A :class:`FakeDaemon` serving on the test's event loop (anyio or pytest-asyncio)."""
     fake: FakeDaemon = request.getfixturevalue(_runner_fixture(request, "fake"))
@@ -96,9 +108,11 @@ def marianne_sync_fake(
 
 
 @pytest.fixture
-def marianne_sync_client(marianne_sync_fake: ThreadedFakeDaemon) -> Iterator[sync.DaemonClient]:
+def marianne_sync_client(
+    marianne_sync_fake: ThreadedFakeDaemon, marianne_client_options: dict[str, Any]
+) -> Iterator[sync.DaemonClient]:
     """A blocking :class:`marianne_sdk.sync.DaemonClient` connected to ``marianne_sync_fake``."""
-    with sync.DaemonClient(marianne_sync_fake.socket_path) as client:
+    with sync.DaemonClient(marianne_sync_fake.socket_path, **marianne_client_options) as client:
         yield client
 
 
@@ -171,8 +185,11 @@ def _fake_fixture(hold: Hold[FakeDaemon]) -> Callable[..., AsyncIterator[FakeDae
 
 
 def _client_fixture(hold: Hold[DaemonClient]) -> Callable[..., AsyncIterator[DaemonClient]]:
-    async def client(marianne_fake: FakeDaemon) -> AsyncIterator[DaemonClient]:
-        async with hold(DaemonClient(marianne_fake.socket_path)) as daemon_client:
+    async def client(
+        marianne_fake: FakeDaemon, marianne_client_options: dict[str, Any]
+    ) -> AsyncIterator[DaemonClient]:
+        connected = DaemonClient(marianne_fake.socket_path, **marianne_client_options)
+        async with hold(connected) as daemon_client:
             yield daemon_client
 
     return client
