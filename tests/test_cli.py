@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fake_thread import ThreadedFake, threaded_fake
 
 from marianne_sdk import (
     METHODS,
@@ -25,14 +24,15 @@ from marianne_sdk import (
 )
 from marianne_sdk.cli import exit_code_for
 from marianne_sdk.sync import DaemonClient
+from marianne_sdk.testing import FakeDaemon, ThreadedFakeDaemon
 
 COMMAND = [sys.executable, "-m", "marianne_sdk"]
 ENV = {key: value for key, value in os.environ.items() if key != "MARIANNE_SOCKET"}
 
 
 @pytest.fixture
-def fake(socket_path: Path) -> Iterator[ThreadedFake]:
-    with threaded_fake(socket_path, step_seconds=0.01) as threaded:
+def fake(socket_path: Path) -> Iterator[ThreadedFakeDaemon]:
+    with FakeDaemon.in_thread(socket_path, step_seconds=0.01) as threaded:
         yield threaded
 
 
@@ -42,7 +42,7 @@ def cli(*args: str, env: dict[str, str] = ENV) -> subprocess.CompletedProcess[st
     )
 
 
-def at(fake: ThreadedFake, *args: str) -> subprocess.CompletedProcess[str]:
+def at(fake: ThreadedFakeDaemon, *args: str) -> subprocess.CompletedProcess[str]:
     """Run the command against ``fake``."""
     return cli("--socket", fake.socket_path, *args)
 
@@ -95,7 +95,7 @@ def test_methods() -> None:
     assert any(line.split()[:3] == ["job.status", "get_job_status", "idempotent"] for line in human)
 
 
-def test_status_and_health(fake: ThreadedFake) -> None:
+def test_status_and_health(fake: ThreadedFakeDaemon) -> None:
     assert ok_json(at(fake, "status", "--json"))["pid"] == os.getpid()
     assert ok_json(at(fake, "--json", "health"))["status"] == "ok"
     human = at(fake, "status")
@@ -103,11 +103,11 @@ def test_status_and_health(fake: ThreadedFake) -> None:
     assert "running_jobs:      0" in human.stdout.splitlines()
 
 
-def test_socket_from_the_environment(fake: ThreadedFake) -> None:
+def test_socket_from_the_environment(fake: ThreadedFakeDaemon) -> None:
     assert ok_json(cli("health", "--json", env={**ENV, "MARIANNE_SOCKET": fake.socket_path}))
 
 
-def test_submit_jobs_and_job(fake: ThreadedFake, tmp_path: Path) -> None:
+def test_submit_jobs_and_job(fake: ThreadedFakeDaemon, tmp_path: Path) -> None:
     response = ok_json(
         subprocess.run(
             [*COMMAND, "--socket", fake.socket_path, "submit", "scores/one.yaml", "--json"],
@@ -125,7 +125,7 @@ def test_submit_jobs_and_job(fake: ThreadedFake, tmp_path: Path) -> None:
         "message": "Job queued (concurrency limit: 15)",
     }
     # Relative paths are made absolute: the daemon would resolve them against its own cwd.
-    [submitted] = [r for r in fake.fake.requests if r.method == "job.submit"]
+    [submitted] = [r for r in fake.requests if r.method == "job.submit"]
     assert submitted.params["config_path"] == str(tmp_path / "scores" / "one.yaml")
     assert submitted.params["client_cwd"] == str(tmp_path)
 
@@ -142,12 +142,12 @@ def test_submit_jobs_and_job(fake: ThreadedFake, tmp_path: Path) -> None:
 
 
 def test_pause_resume_cancel(socket_path: Path) -> None:
-    with threaded_fake(socket_path, step_seconds=0.2) as fake:
-        fake.run(fake.fake.plan_job, "long", sheets=500)  # runs for 100 s
+    with FakeDaemon.in_thread(socket_path, step_seconds=0.2) as fake:
+        fake.plan_job("long", sheets=500)  # runs for 100 s
         # The stream stays open until the job is cancelled: FakeDaemon can fail
         # when a client closes a monitor stream while an event is being sent.
         with DaemonClient(fake.socket_path) as client, client.monitor(idle_timeout=10) as events:
-            fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
+            fake.wait_for(lambda: fake.monitor_subscribers == 1)
             assert at(fake, "submit", "/scores/long.yaml").returncode == 0
             next(e for e in events if (e.job_id, e.event) == ("long", "job.started"))
 
@@ -160,7 +160,7 @@ def test_pause_resume_cancel(socket_path: Path) -> None:
             assert at(fake, "cancel", "unknown").returncode == 4
 
 
-def test_call_with_json_or_key_values(fake: ThreadedFake) -> None:
+def test_call_with_json_or_key_values(fake: ThreadedFakeDaemon) -> None:
     assert ok_json(at(fake, "call", "daemon.events", "limit=5", "--json")) == {"events": []}
     assert ok_json(at(fake, "call", "daemon.events", '{"limit": 5}', "--json")) == {"events": []}
     rejected = at(fake, "call", "job.status", "job_id=nope")  # not JSON: sent as a string
@@ -170,16 +170,16 @@ def test_call_with_json_or_key_values(fake: ThreadedFake) -> None:
     assert json.loads(pretty.stdout)["status"] == "ok"
 
 
-def test_invalid_params_are_refused_before_sending(fake: ThreadedFake) -> None:
+def test_invalid_params_are_refused_before_sending(fake: ThreadedFakeDaemon) -> None:
     wrong_type = at(fake, "call", "job.status", "job_id=42")
     unknown_key = at(fake, "call", "job.status", "job_id=x", "jobid=y")
     for result in (wrong_type, unknown_key):
         assert result.returncode == 4
         assert error_line(result).startswith("error: InvalidParamsError: ")
-    assert fake.fake.count("job.status") == 0
+    assert fake.count("job.status") == 0
 
 
-def test_watch_prints_events_until_idle(fake: ThreadedFake) -> None:
+def test_watch_prints_events_until_idle(fake: ThreadedFakeDaemon) -> None:
     watch = subprocess.Popen(
         [*COMMAND, "--socket", fake.socket_path, "watch", "--json", "--idle-timeout", "0.5"],
         stdout=subprocess.PIPE,
@@ -188,7 +188,7 @@ def test_watch_prints_events_until_idle(fake: ThreadedFake) -> None:
         env=ENV,
     )
     with watch:
-        fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
+        fake.wait_for(lambda: fake.monitor_subscribers == 1)
         assert at(fake, "submit", "/scores/watched.yaml").returncode == 0
         stdout, stderr = watch.communicate(timeout=30)
     assert (watch.returncode, stderr) == (0, "")
@@ -196,7 +196,7 @@ def test_watch_prints_events_until_idle(fake: ThreadedFake) -> None:
     assert {"job_id": "watched", "event": "job.completed"}.items() <= events[-1].items()
 
 
-def test_watch_exits_cleanly_on_ctrl_c(fake: ThreadedFake) -> None:
+def test_watch_exits_cleanly_on_ctrl_c(fake: ThreadedFakeDaemon) -> None:
     watch = subprocess.Popen(
         [*COMMAND, "--socket", fake.socket_path, "watch"],
         stdout=subprocess.PIPE,
@@ -205,13 +205,14 @@ def test_watch_exits_cleanly_on_ctrl_c(fake: ThreadedFake) -> None:
         env=ENV,
     )
     with watch:
-        fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
-        fake.run(fake.fake.emit, "job.started", job_id="shown", data={"sheet_count": 1})
+        fake.wait_for(lambda: fake.monitor_subscribers == 1)
+        fake.emit("job.started", job_id="shown", data={"sheet_count": 1})
         assert next_line(watch).split()[1:5] == ["job.started", "shown", "sheet", "0"]
         watch.send_signal(signal.SIGINT)
         stdout, stderr = watch.communicate(timeout=30)
     assert (watch.returncode, stdout, stderr) == (0, "", "")
-    fake.wait_for(lambda: fake.fake.monitor_subscribers == 0)
+    fake.emit("after.exit")  # the conductor notices a closed subscription at its next event
+    fake.wait_for(lambda: fake.monitor_subscribers == 0)
 
 
 def test_exit_code_not_running(tmp_path: Path) -> None:
@@ -233,7 +234,7 @@ def test_clone_sockets(clone: str, path: str) -> None:
     assert path in result.stderr
 
 
-def test_exit_code_rejected(fake: ThreadedFake) -> None:
+def test_exit_code_rejected(fake: ThreadedFakeDaemon) -> None:
     result = at(fake, "job", "does-not-exist")
     assert result.returncode == 4
     assert error_line(result) == "error: JobSubmissionError: Job 'does-not-exist' not found"
@@ -255,19 +256,19 @@ def test_exit_code_rejected(fake: ThreadedFake) -> None:
     ],
 )
 def test_exit_code_protocol(
-    fake: ThreadedFake, fault: str, method: str, command: list[str], error: str
+    fake: ThreadedFakeDaemon, fault: str, method: str, command: list[str], error: str
 ) -> None:
-    fake.run(fake.fake.inject, fault, method)
+    fake.inject(fault, method)
     result = at(fake, *command)
     assert result.returncode == 5
     assert error_line(result).startswith(f"error: {error}: ")
 
 
-def test_exit_code_timeout(fake: ThreadedFake) -> None:
-    fake.run(fake.fake.inject, "delay", "daemon.status", delay=10.0)
+def test_exit_code_timeout(fake: ThreadedFakeDaemon) -> None:
+    fake.inject("delay", "daemon.status", delay=10.0)
     result = at(fake, "--timeout", "0.2", "status")
     assert result.returncode == 6
-    assert error_line(result).startswith("error: TimeoutError: ")
+    assert error_line(result).startswith("error: DaemonTimeoutError: ")
 
 
 @pytest.mark.parametrize(
@@ -302,10 +303,13 @@ def test_fake_daemon_command(socket_path: Path) -> None:
     assert not socket_path.exists()
 
 
-def test_exit_code_other_errors(fake: ThreadedFake) -> None:
+def test_exit_code_other_errors(fake: ThreadedFakeDaemon) -> None:
     result = at(fake, "--timeout", "0", "status")
     assert result.returncode == 1
-    assert error_line(result) == "error: ValueError: timeout must be positive, got 0.0"
+    assert (
+        error_line(result)
+        == "error: ValueError: timeout must be a positive number of seconds or None, got 0.0"
+    )
 
 
 @pytest.mark.parametrize(

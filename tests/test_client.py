@@ -14,7 +14,6 @@ import anyio
 import msgspec
 import pytest
 import trio
-from tests.fake_thread import threaded_fake
 
 from marianne_sdk import (
     METHODS,
@@ -398,11 +397,11 @@ async def test_every_typed_wrapper_round_trips(fake: FakeDaemon, client: DaemonC
 
 def test_a_client_serves_one_event_loop_after_another(socket_path: Path) -> None:
     # As a script does that calls asyncio.run() (or trio.run()) more than once.
-    with threaded_fake(socket_path) as fake:
+    with FakeDaemon.in_thread(socket_path) as fake:
         client = DaemonClient(socket_path)
         assert asyncio.run(client.call("daemon.health"))["status"] == "ok"
         assert asyncio.run(client.call("daemon.health"))["status"] == "ok"
         assert trio.run(client.call, "daemon.health")["status"] == "ok"
         assert asyncio.run(client.call("daemon.health"))["status"] == "ok"
-        assert fake.fake.count("daemon.health") == 4
-        fake.wait_for(lambda: fake.fake.open_connections <= 1)
+        assert fake.count("daemon.health") == 4
+        fake.wait_for(lambda: fake.open_connections <= 1)

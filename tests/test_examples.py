@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.fake_thread import ThreadedFake, threaded_fake
 
 from examples.walkthrough import follow_a_job
 from marianne_sdk import DaemonClient
+from marianne_sdk.testing import FakeDaemon, ThreadedFakeDaemon
 
 ROOT = Path(__file__).resolve().parent.parent
 # Each runs on its own backend: asyncio, trio, and the blocking client.
@@ -20,8 +20,8 @@ EXAMPLES = ["asyncio_demo", "trio_demo", "sync_demo"]
 
 
 @pytest.fixture
-def fake(socket_path: Path) -> Iterator[ThreadedFake]:
-    with threaded_fake(socket_path, step_seconds=0.01) as threaded:
+def fake(socket_path: Path) -> Iterator[ThreadedFakeDaemon]:
+    with FakeDaemon.in_thread(socket_path, step_seconds=0.01) as threaded:
         yield threaded
 
 
@@ -38,7 +38,7 @@ def run_example(module: str, socket_path: str, *args: str) -> subprocess.Complet
 
 
 @pytest.mark.parametrize("module", EXAMPLES)
-def test_example_follows_its_job_to_the_end(fake: ThreadedFake, module: str) -> None:
+def test_example_follows_its_job_to_the_end(fake: ThreadedFakeDaemon, module: str) -> None:
     result = run_example(module, fake.socket_path)
     assert (result.returncode, result.stderr) == (0, "")
     job_id = module.replace("_", "-")
@@ -46,14 +46,14 @@ def test_example_follows_its_job_to_the_end(fake: ThreadedFake, module: str) -> 
     assert (
         "handled JobSubmissionError (code -32000): Job 'does-not-exist' not found" in result.stdout
     )
-    [submitted] = [request for request in fake.fake.requests if request.method == "job.submit"]
+    [submitted] = [request for request in fake.requests if request.method == "job.submit"]
     assert submitted.params["config_path"] == str(ROOT / "examples" / f"{job_id}.yaml")
 
 
 @pytest.mark.parametrize("module", EXAMPLES)
-def test_example_reports_a_failed_job(fake: ThreadedFake, module: str) -> None:
+def test_example_reports_a_failed_job(fake: ThreadedFakeDaemon, module: str) -> None:
     job_id = module.replace("_", "-")
-    fake.run(fake.fake.plan_job, job_id, sheets=3, fail_at_sheet=2)
+    fake.plan_job(job_id, sheets=3, fail_at_sheet=2)
     result = run_example(module, fake.socket_path)
     assert (result.returncode, result.stderr) == (0, "")
     assert f"job {job_id}: failed, 1" in result.stdout
@@ -61,7 +61,7 @@ def test_example_reports_a_failed_job(fake: ThreadedFake, module: str) -> None:
 
 @pytest.mark.parametrize("module", EXAMPLES)
 def test_example_exits_1_when_the_score_is_rejected(socket_path: Path, module: str) -> None:
-    with threaded_fake(socket_path, check_config_files=True) as fake:
+    with FakeDaemon.in_thread(socket_path, check_config_files=True) as fake:
         result = run_example(module, fake.socket_path, "/no/such/score.yaml")
     assert result.returncode == 1
     assert "rejected (Config file not found: /no/such/score.yaml)" in result.stdout

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 from pathlib import Path
 from typing import Any
 
@@ -11,9 +13,15 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from marianne_sdk import DaemonClient
+from marianne_sdk import DaemonClient, MethodNotFoundError
 from marianne_sdk._transport import MAX_LINE_BYTES, Connection, Disconnected
-from marianne_sdk.testing import FakeDaemon, FakeRpcError, Fault, ReceivedRequest
+from marianne_sdk.testing import (
+    FakeDaemon,
+    FakeRpcError,
+    Fault,
+    ReceivedRequest,
+    SocketInUseError,
+)
 
 pytestmark = pytest.mark.anyio
 
@@ -367,7 +375,23 @@ async def test_errors_have_the_recorded_shape(fake: FakeDaemon, client: DaemonCl
         b'{"jsonrpc":"2.0","method":"no.such.method","id":34}\n'
     )
     real = [json.loads(line)["response"] for line in RECORDING.read_text().splitlines()[-3:]]
-    assert await wire(fake.socket_path, lines, 3) == real
+    answers = await wire(fake.socket_path, lines, 3)
+    # The fake's "method not found" goes on to say how to give it the method.
+    hint = answers[2]["error"].pop("message")
+    assert hint.startswith(real[2]["error"].pop("message") + " (FakeDaemon has no handler")
+    assert answers == real
+
+
+async def test_a_method_without_handler_says_how_to_register_one(
+    fake: FakeDaemon, client: DaemonClient
+) -> None:
+    with pytest.raises(MethodNotFoundError) as caught:
+        await client.call("daemon.version")
+    assert caught.value.code == -32601
+    assert caught.value.data == {"method": "daemon.version"}
+    assert "fake.register('daemon.version', handler)" in caught.value.message
+    fake.register("daemon.version", lambda params: "1.2.3")
+    assert await client.call("daemon.version") == "1.2.3"
 
 
 # ---- the job lifecycle ------------------------------------------------------------------
@@ -490,3 +514,35 @@ async def test_serving_in_a_task_group_and_stopping(socket_path: Path) -> None:
             await fake.stop()
             assert not await anyio.Path(socket_path).exists()
     assert fake.open_connections == 0
+
+
+def refused(error: type[BaseException], match: str) -> pytest.RaisesGroup[BaseException]:
+    """``pytest.raises(error, match=match)`` that also finds ``error`` in an exception group."""
+    return pytest.RaisesGroup(
+        pytest.RaisesExc(error, match=match), allow_unwrapped=True, flatten_subgroups=True
+    )
+
+
+async def test_a_fake_refuses_a_socket_another_serves(socket_path: Path) -> None:
+    async with FakeDaemon(socket_path) as first:
+        with refused(SocketInUseError, f"already listening .*{re.escape(str(socket_path))}"):
+            async with FakeDaemon(socket_path):
+                pass
+        # The first goes on serving on its socket, for new connections too.
+        async with DaemonClient(socket_path) as client:
+            assert (await client.health()).status == "ok"
+        assert first.count("daemon.health") == 1
+
+
+async def test_a_stale_socket_file_is_replaced_and_other_files_are_kept(
+    socket_path: Path,
+) -> None:
+    with socket.socket(socket.AF_UNIX) as stale:  # bound, never listening: nobody serves it
+        stale.bind(str(socket_path))
+    async with FakeDaemon(socket_path), DaemonClient(socket_path) as client:
+        assert (await client.health()).status == "ok"
+    await anyio.Path(socket_path).write_text("not a socket")
+    with refused(FileExistsError, "not a socket"):
+        async with FakeDaemon(socket_path):
+            pass
+    assert await anyio.Path(socket_path).read_text() == "not a socket"

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fake_thread import ThreadedFake, threaded_fake
 
 import marianne_sdk
 from marianne_sdk import (
@@ -29,16 +28,17 @@ from marianne_sdk import (
     UntrustedDaemonError,
 )
 from marianne_sdk.sync import DaemonClient
+from marianne_sdk.testing import FakeDaemon, ThreadedFakeDaemon
 
 
 @pytest.fixture
-def fake(socket_path: Path) -> Iterator[ThreadedFake]:
-    with threaded_fake(socket_path, step_seconds=0.01) as threaded:
+def fake(socket_path: Path) -> Iterator[ThreadedFakeDaemon]:
+    with FakeDaemon.in_thread(socket_path, step_seconds=0.01) as threaded:
         yield threaded
 
 
 @pytest.fixture
-def client(fake: ThreadedFake) -> Iterator[DaemonClient]:
+def client(fake: ThreadedFakeDaemon) -> Iterator[DaemonClient]:
     with DaemonClient(fake.socket_path, timeout=10.0) as sync_client:
         yield sync_client
 
@@ -62,19 +62,22 @@ def test_typed_results(client: DaemonClient) -> None:
     assert job.job_id == "typed"
 
 
-def test_monitor_follows_a_job_and_closes_on_leaving(
-    client: DaemonClient, fake: ThreadedFake
+def test_monitor_follows_a_job_and_keeps_the_subscription_for_the_next_block(
+    client: DaemonClient, fake: ThreadedFakeDaemon
 ) -> None:
     seen: list[ObserverEvent] = []
     with client.monitor(idle_timeout=10) as events:
-        fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
+        fake.wait_for(lambda: fake.monitor_subscribers == 1)
         response = client.submit_job(JobRequest(config_path="/scores/followed.yaml"))
         for event in events:
             assert isinstance(event, ObserverEvent)
             seen.append(event)
             if event.event == "job.completed":
                 break
-    fake.wait_for(lambda: fake.fake.monitor_subscribers == 0)
+    with client.monitor(idle_timeout=10) as events:
+        fake.emit("second.block")
+        assert next(events).event == "second.block"
+    assert fake.count("daemon.monitor.stream") == 1
     names = [event.event for event in seen if event.job_id == response.job_id]
     assert names[0] == "job.started"
     assert names.count("sheet.completed") == 3
@@ -84,17 +87,19 @@ def test_monitor_follows_a_job_and_closes_on_leaving(
     assert all(sheet.status == "completed" for sheet in state.sheets.values())
 
 
-def test_untyped_stream_ends_with_the_response(client: DaemonClient, fake: ThreadedFake) -> None:
+def test_untyped_stream_ends_with_the_response(
+    client: DaemonClient, fake: ThreadedFakeDaemon
+) -> None:
     async def count(params: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         for n in range(params["n"]):
             yield {"n": n}
 
-    fake.run(fake.fake.register, "demo.count", count)
+    fake.register("demo.count", count)
     with client.stream("demo.count", {"n": 3}) as items:
         assert list(items) == [{"n": 0}, {"n": 1}, {"n": 2}]
 
 
-def test_error_classes(client: DaemonClient, fake: ThreadedFake) -> None:
+def test_error_classes(client: DaemonClient, fake: ThreadedFakeDaemon) -> None:
     with pytest.raises(JobSubmissionError) as caught:
         client.get_job_status("does-not-exist")
     assert caught.value.code == -32000
@@ -103,16 +108,16 @@ def test_error_classes(client: DaemonClient, fake: ThreadedFake) -> None:
 
 
 def test_invalid_params_are_refused_before_sending(
-    client: DaemonClient, fake: ThreadedFake
+    client: DaemonClient, fake: ThreadedFakeDaemon
 ) -> None:
     with pytest.raises(InvalidParamsError):
         client.call("job.status", {"job_id": 42})
     assert client.call("daemon.health")["status"] == "ok"
-    assert fake.fake.count("job.status") == 0
+    assert fake.count("job.status") == 0
 
 
-def test_timeout_surfaces_as_timeout_error(fake: ThreadedFake) -> None:
-    fake.run(fake.fake.inject, "delay", "daemon.status", delay=5.0)
+def test_timeout_surfaces_as_timeout_error(fake: ThreadedFakeDaemon) -> None:
+    fake.inject("delay", "daemon.status", delay=5.0)
     with DaemonClient(fake.socket_path, timeout=0.2) as client:
         started = time.monotonic()
         with pytest.raises(TimeoutError):
@@ -120,10 +125,10 @@ def test_timeout_surfaces_as_timeout_error(fake: ThreadedFake) -> None:
         assert time.monotonic() - started < 2.0
 
 
-def test_notify_runs_without_an_answer(client: DaemonClient, fake: ThreadedFake) -> None:
+def test_notify_runs_without_an_answer(client: DaemonClient, fake: ThreadedFakeDaemon) -> None:
     client.notify("job.submit", {"config_path": "/scores/notified.yaml"})
-    fake.wait_for(lambda: fake.fake.count("job.submit") == 1)
-    assert fake.fake.requests[-1].id is None
+    fake.wait_for(lambda: fake.count("job.submit") == 1)
+    assert fake.requests[-1].id is None
 
 
 def test_is_daemon_running(client: DaemonClient, socket_path: Path) -> None:
@@ -135,16 +140,16 @@ def test_is_daemon_running(client: DaemonClient, socket_path: Path) -> None:
 
 
 @pytest.mark.skipif(sys.platform != "linux", reason="SO_PEERCRED is Linux-only")
-def test_untrusted_daemon_is_refused(fake: ThreadedFake) -> None:
+def test_untrusted_daemon_is_refused(fake: ThreadedFakeDaemon) -> None:
     with (
         DaemonClient(fake.socket_path, trusted_uids={os.getuid() + 12345}) as client,
         pytest.raises(UntrustedDaemonError),
     ):
         client.status()
-    assert fake.fake.requests == []
+    assert fake.requests == []
 
 
-def test_closed_client_raises(fake: ThreadedFake) -> None:
+def test_closed_client_raises(fake: ThreadedFakeDaemon) -> None:
     client = DaemonClient(fake.socket_path)
     assert client.health().status == "ok"
     events = client.monitor()
@@ -157,19 +162,20 @@ def test_closed_client_raises(fake: ThreadedFake) -> None:
     events.close()  # nothing left to close: not an error
 
 
-def test_closing_the_client_closes_its_open_streams(fake: ThreadedFake) -> None:
+def test_closing_the_client_closes_its_open_streams(fake: ThreadedFakeDaemon) -> None:
     client = DaemonClient(fake.socket_path)
     events = client.monitor()
     events.__enter__()
-    fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
+    fake.wait_for(lambda: fake.monitor_subscribers == 1)
     client.close()
-    fake.wait_for(lambda: fake.fake.monitor_subscribers == 0)
+    fake.emit("after.close")  # the conductor notices a closed subscription at its next event
+    fake.wait_for(lambda: fake.monitor_subscribers == 0)
     assert events is not None, "the stream was still referenced: closed by the client, not by GC"
     events.close()
 
 
-def test_one_client_serves_several_threads(client: DaemonClient, fake: ThreadedFake) -> None:
+def test_one_client_serves_several_threads(client: DaemonClient, fake: ThreadedFakeDaemon) -> None:
     with ThreadPoolExecutor(max_workers=8) as threads:
         statuses = list(threads.map(lambda _: client.health().status, range(40)))
     assert statuses == ["ok"] * 40
-    assert fake.fake.count("daemon.health") == 40
+    assert fake.count("daemon.health") == 40

@@ -20,10 +20,12 @@ from typing import Any, NoReturn, Self, TypeVar
 import anyio
 import msgspec
 
+from . import _waiting
 from ._backends import NEVER, current_backend
 from ._compat import is_supported
 from ._discovery import resolve_socket_path
 from ._errors import ConnectionLostError, DaemonError
+from ._generated import models
 from ._generated.methods import AsyncMethods
 from ._generated.registry import CONDUCTOR_VERSIONS, DAEMON_STATUS
 from ._invoke import NOT_GIVEN, EventStream, Timeout
@@ -396,3 +398,42 @@ class DaemonClient(AsyncMethods):
         if error is not None:
             raise error
         return result
+
+    async def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = _waiting.DEFAULT_POLL_INTERVAL,
+    ) -> models.JobState:
+        """Wait until the job ``job_id`` is completed, failed or cancelled; return its state.
+
+        A job that has already ended returns at once. The wait follows the
+        conductor's monitor stream, ignoring other jobs' events, and asks
+        ``job.status`` when this job's end is announced, when the stream says
+        events were missed, and every ``poll_interval`` seconds (the
+        conductor announces no cancellation, and drops events for a lagging
+        subscriber). ``timeout`` bounds the whole wait (None: as long as the
+        job runs) and raises :class:`TimeoutError`; the job goes on running.
+        """
+        return await _waiting.wait_for_job(
+            self, job_id, timeout=timeout, poll_interval=poll_interval
+        )
+
+    async def submit_and_wait(
+        self,
+        request: models.JobRequest,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = _waiting.DEFAULT_POLL_INTERVAL,
+    ) -> models.JobState:
+        """Submit ``request`` and wait for its job to end, as :meth:`wait_for_job`.
+
+        Subscribes to the monitor before submitting, so that no end is missed.
+        A submission the conductor rejects (``status`` ``"rejected"``) raises
+        :class:`JobSubmissionError` with the conductor's reason, and the
+        ``JobResponse`` as ``data``.
+        """
+        return await _waiting.submit_and_wait(
+            self, request, timeout=timeout, poll_interval=poll_interval
+        )

@@ -86,7 +86,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "fake-daemon":
         if args.socket is None:
             parser.error("fake-daemon needs --socket PATH")
-        return _fake_daemon(args.socket)
+        return _fake_daemon(args)
     options: dict[str, Any] = {} if args.timeout is None else {"timeout": args.timeout}
     try:
         with DaemonClient(socket_path, **options) as client:
@@ -187,7 +187,9 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="SECONDS",
         help="stop (exit 0) after SECONDS without an event",
     )
-    command("fake-daemon", None, "serve a simulated conductor on --socket until interrupted")
+    _add_fake_daemon_options(
+        command("fake-daemon", None, "serve a simulated conductor on --socket until interrupted")
+    )
     return parser
 
 
@@ -406,19 +408,135 @@ def _watch(client: DaemonClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _fake_daemon(socket_path: str) -> int:
+def _add_fake_daemon_options(parser: argparse.ArgumentParser) -> None:
+    from .testing import Fault
+
+    parser.epilog = (
+        "Jobs are queued for one step, then run one sheet per step. Faults: "
+        + ", ".join(fault.value for fault in Fault)
+        + " (see marianne_sdk.testing.Fault). Refuses a --socket where something is listening."
+    )
+    parser.add_argument(
+        "--sheet-seconds",
+        type=_positive_float,
+        default=0.05,
+        metavar="SECONDS",
+        help="how long each simulated sheet (and the queued step) takes (default: 0.05)",
+    )
+    parser.add_argument(
+        "--plan",
+        type=_job_plan,
+        action="append",
+        default=[],
+        metavar="JOB_ID:SHEETS[:FAILING_SHEET]",
+        help="how the job JOB_ID will run: its sheet count and the sheet that fails (repeatable)",
+    )
+    parser.add_argument(
+        "--fault",
+        type=_fault,
+        action="append",
+        default=[],
+        metavar="KIND[:METHOD[:TIMES[:DELAY]]]",
+        help="make the next TIMES requests (default 1; 'always' for every one) of METHOD "
+        "(default: any) suffer the fault KIND, after DELAY seconds (repeatable)",
+    )
+    parser.add_argument(
+        "--max-connections",
+        type=_positive_int,
+        metavar="N",
+        help="connections served at once; more are accepted and left unread (the conductor: 5)",
+    )
+    parser.add_argument(
+        "--check-config-files",
+        action="store_true",
+        help="reject a submitted config_path that does not exist, as the conductor does",
+    )
+
+
+def _positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def _job_plan(text: str) -> tuple[str, int, int | None]:
+    """``JOB_ID:SHEETS[:FAILING_SHEET]`` → ``(job_id, sheets, failing_sheet)``."""
+    job_id, sheets, failing = [*text.split(":", 2), ""][:3]
+    try:
+        plan = job_id, _positive_int(sheets), _positive_int(failing) if failing else None
+    except (ValueError, argparse.ArgumentTypeError):
+        plan = None
+    if plan is None or not job_id:
+        raise argparse.ArgumentTypeError(
+            f"expected JOB_ID:SHEETS[:FAILING_SHEET] with positive numbers, got {text!r}"
+        )
+    return plan
+
+
+def _fault(text: str) -> dict[str, Any]:
+    """``KIND[:METHOD[:TIMES[:DELAY]]]`` → the keyword arguments of ``FakeDaemon.inject``."""
+    from .testing import Fault
+
+    kind, method, times, delay = [*text.split(":", 3), "", "", ""][:4]
+    try:
+        return {
+            "fault": Fault(kind),
+            "method": method or None,
+            "times": None if times == "always" else _positive_int(times or "1"),
+            "delay": float(delay or 0),
+        }
+    except (ValueError, argparse.ArgumentTypeError):
+        raise argparse.ArgumentTypeError(
+            f"expected KIND[:METHOD[:TIMES[:DELAY]]] with KIND one of "
+            f"{', '.join(fault.value for fault in Fault)}, got {text!r}"
+        ) from None
+
+
+def _fake_daemon(args: argparse.Namespace) -> int:
     from .testing import FakeDaemon
 
+    options: dict[str, Any] = {
+        "step_seconds": args.sheet_seconds,
+        "check_config_files": args.check_config_files,
+    }
+    if args.max_connections is not None:
+        options["max_served_connections"] = args.max_connections
+
     async def serve() -> None:
+        fake = FakeDaemon(args.socket, **options)
+        for job_id, sheets, failing_sheet in args.plan:
+            fake.plan_job(job_id, sheets=sheets, fail_at_sheet=failing_sheet)
+        for injection in args.fault:
+            fake.inject(**injection)
         # SIGTERM too, so that a terminated fake still removes its socket file.
         with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-            async with FakeDaemon(socket_path):
-                print(f"serving on {socket_path}", flush=True)
+            async with fake:
+                print(f"serving on {args.socket}", flush=True)
                 async for _ in signals:
                     return
 
-    anyio.run(serve)
-    return EXIT_OK
+    failure: OSError | None = None
+    try:
+        anyio.run(serve)
+    except* OSError as group:  # a socket it cannot listen on, however the fake reports it
+        failure = _first_leaf(group)
+    if failure is None:
+        return EXIT_OK
+    print(f"error: {type(failure).__name__}: {failure}", file=sys.stderr)
+    return EXIT_ERROR
+
+
+def _first_leaf(group: BaseExceptionGroup[OSError]) -> OSError:
+    first = group.exceptions[0]
+    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
 
 
 # --- output -----------------------------------------------------------------

@@ -30,8 +30,10 @@ from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
 import anyio
 from anyio.from_thread import BlockingPortal
 
+from . import _waiting
 from ._client import DaemonClient as AsyncDaemonClient
 from ._errors import DaemonError
+from ._generated import models
 from ._generated.methods import SyncMethods
 from ._invoke import NOT_GIVEN, EventStream, P, R, SyncEventStream, Timeout
 from ._messages import Params
@@ -214,6 +216,48 @@ class DaemonClient(SyncMethods):
         except BaseException:
             future.cancel()
             raise
+
+    def wait_for_job(
+        self,
+        job_id: str,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = _waiting.DEFAULT_POLL_INTERVAL,
+    ) -> models.JobState:
+        """Wait until the job ``job_id`` is completed, failed or cancelled; return its state.
+
+        See :meth:`marianne_sdk.DaemonClient.wait_for_job`.
+        """
+        return self._run(
+            partial(
+                _waiting.wait_for_job,
+                self._client,
+                job_id,
+                timeout=timeout,
+                poll_interval=poll_interval,
+            )
+        )
+
+    def submit_and_wait(
+        self,
+        request: models.JobRequest,
+        *,
+        timeout: float | None = None,
+        poll_interval: float = _waiting.DEFAULT_POLL_INTERVAL,
+    ) -> models.JobState:
+        """Submit ``request`` and wait for its job to end; :class:`JobSubmissionError` if rejected.
+
+        See :meth:`marianne_sdk.DaemonClient.submit_and_wait`.
+        """
+        return self._run(
+            partial(
+                _waiting.submit_and_wait,
+                self._client,
+                request,
+                timeout=timeout,
+                poll_interval=poll_interval,
+            )
+        )
 
 
 class _End(enum.Enum):

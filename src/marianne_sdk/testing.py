@@ -17,13 +17,24 @@ lifecycle; :meth:`FakeDaemon.register` replaces or adds methods, and
             await fake.wait_for(lambda: fake.count("job.submit") == 1)
 
 It runs on asyncio and trio alike, inside the caller's task group
-(``await task_group.start(fake.serve)``) or as an async context manager.
+(``await task_group.start(fake.serve)``) or as an async context manager. For
+blocking code (the blocking client, a CLI in a subprocess), it serves from an
+event loop in a thread of its own, reachable from the test's thread::
+
+    with FakeDaemon.in_thread(tmp_dir / "conductor.sock") as fake:
+        with marianne_sdk.sync.DaemonClient(fake.socket_path) as client:
+            client.submit_job(JobRequest(config_path="/scores/demo.yaml"))
+        fake.wait_for(lambda: fake.count("job.submit") == 1)
+
+The package's pytest plugin has both forms ready as fixtures
+(:mod:`marianne_sdk.pytest_plugin`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import errno
 import inspect
 import json
 import os
@@ -31,21 +42,32 @@ import socket
 import stat
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
 from dataclasses import dataclass
+from functools import partial
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import anyio
 import msgspec
 from anyio.abc import TaskGroup, TaskStatus
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from anyio.streams.memory import MemoryObjectSendStream
 
 from ._backends import BackgroundTask
 from ._fake_jobs import FakeRpcError, JobBook, most_recent
 from ._transport import MAX_LINE_BYTES, receive_some, send_all
 
-__all__ = ["FakeDaemon", "FakeRpcError", "Fault", "ReceivedRequest"]
+__all__ = [
+    "FakeDaemon",
+    "FakeRpcError",
+    "Fault",
+    "ReceivedRequest",
+    "SocketInUseError",
+    "ThreadedFakeDaemon",
+]
+
+T = TypeVar("T")
 
 Handler = Callable[[dict[str, Any]], Any]
 """Takes the request's params (``{}`` when none) and returns the result.
@@ -110,6 +132,22 @@ class _Injection:
     delay: float
 
 
+class SocketInUseError(OSError):
+    """Something already listens on the socket path a :class:`FakeDaemon` was given.
+
+    A fake never takes a live socket's place (it could be a real conductor's);
+    only a stale socket file, one nobody listens on, is replaced.
+    """
+
+    def __init__(self, path: str) -> None:
+        super().__init__(
+            errno.EADDRINUSE,
+            "something is already listening on this socket, and a FakeDaemon never takes "
+            "over a live one (stop the other server or choose another path)",
+            path,
+        )
+
+
 class _Invalid(Exception):
     """A request envelope the conductor refuses with -32600."""
 
@@ -137,6 +175,15 @@ class FakeDaemon:
     subscribers: ``job.started``, ``job.resuming``, ``sheet.started``,
     ``sheet.completed``, ``sheet.failed``, ``job.completed``, ``job.failed``,
     ``observer.process_spawned`` and ``observer.process_exited``.
+
+    A method with neither a built-in nor a registered handler is answered
+    with the conductor's -32601 error, whose message names the method and
+    says how to give it one: ``fake.register("the.method", handler)``. So
+    after adding a method to the schema, the fake answers it only once a
+    test registers its handler.
+
+    Serving refuses with :class:`SocketInUseError` when something listens on
+    ``socket_path`` already; a stale socket file there is replaced.
 
     Like the conductor, the fake notices that a client closed a stream only
     when it next writes to it: a closed ``daemon.monitor.stream`` subscription
@@ -318,6 +365,30 @@ class FakeDaemon:
         """Push an ``ObserverEvent`` to every ``daemon.monitor.stream`` subscriber."""
         self._publish(event, job_id, sheet_num, data)
 
+    # ---- for blocking code ------------------------------------------------------
+
+    @classmethod
+    @contextlib.contextmanager
+    def in_thread(
+        cls, socket_path: str | os.PathLike[str], *, backend: str = "asyncio", **options: Any
+    ) -> Iterator[ThreadedFakeDaemon]:
+        """A fake serving from an event loop in a thread of its own, for blocking code.
+
+        ``options`` are :class:`FakeDaemon`'s; ``backend`` is the thread's
+        async library (``"asyncio"`` or ``"trio"``). Use as ``with
+        FakeDaemon.in_thread(path) as fake:``. The fake is serving once the
+        block is entered, and stopped (socket file removed) when it is left.
+
+        A fake on the test's own event loop cannot serve a blocking client
+        used from that loop: the client's call blocks the loop the fake needs
+        to answer, until the call times out. In a thread of its own it can.
+        """
+        with start_blocking_portal(backend) as portal:
+            # Built on its own loop, where it lives: nothing of it belongs to the caller's.
+            fake = portal.call(partial(cls, socket_path, **options))
+            with portal.wrap_async_context_manager(fake):
+                yield ThreadedFakeDaemon(portal, fake)
+
     # ---- observation --------------------------------------------------------------
 
     def count(self, method: str) -> int:
@@ -409,7 +480,11 @@ class FakeDaemon:
             if request_id is None:
                 return True
             response = _error_response(
-                -32601, f"Method not found: {method}", request_id, {"method": method}
+                -32601,
+                f"Method not found: {method} (FakeDaemon has no handler for it: "
+                f"register one with fake.register({method!r}, handler))",
+                request_id,
+                {"method": method},
             )
         elif entry[1] is not None:
             return await self._stream(sock, entry[0], entry[1], params, request_id)
@@ -631,6 +706,130 @@ class FakeDaemon:
         return {"patterns": []}
 
 
+class ThreadedFakeDaemon:
+    """A :class:`FakeDaemon` serving in a thread of its own: see :meth:`FakeDaemon.in_thread`.
+
+    The same configuration and observations, called from the test's thread.
+    Configuration runs on the fake's event loop (it waits for that); the
+    observations read the fake's current state. Registered handlers run on
+    the fake's loop, in its thread.
+    """
+
+    def __init__(self, portal: BlockingPortal, fake: FakeDaemon) -> None:
+        self._portal = portal
+        self._fake = fake
+
+    @property
+    def socket_path(self) -> str:
+        """The socket the fake listens on."""
+        return self._fake.socket_path
+
+    def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``function(*args, **kwargs)`` on the fake's event loop and return its result.
+
+        ``function`` may be a coroutine function.
+        """
+
+        async def run() -> T:
+            result = function(*args, **kwargs)
+            if inspect.isawaitable(result):
+                awaited: T = await result
+                return awaited
+            return result
+
+        return self._portal.call(run)
+
+    # ---- configuration (see FakeDaemon) ---------------------------------------
+
+    def register(self, method: str, handler: Handler, *, notification: str | None = None) -> None:
+        """See :meth:`FakeDaemon.register`; the handler runs in the fake's thread."""
+        self.call(self._fake.register, method, handler, notification=notification)
+
+    def inject(
+        self,
+        fault: Fault | str,
+        method: str | None = None,
+        times: int | None = 1,
+        delay: float = 0.0,
+    ) -> None:
+        """See :meth:`FakeDaemon.inject`."""
+        self.call(self._fake.inject, fault, method, times, delay)
+
+    def plan_job(self, job_id: str, *, sheets: int = 3, fail_at_sheet: int | None = None) -> None:
+        """See :meth:`FakeDaemon.plan_job`."""
+        self.call(self._fake.plan_job, job_id, sheets=sheets, fail_at_sheet=fail_at_sheet)
+
+    def set_rate_limit(self, backend: str, seconds: float) -> None:
+        """See :meth:`FakeDaemon.set_rate_limit`."""
+        self.call(self._fake.set_rate_limit, backend, seconds)
+
+    def emit(
+        self,
+        event: str,
+        *,
+        job_id: str = "",
+        sheet_num: int = 0,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        """See :meth:`FakeDaemon.emit`."""
+        self.call(self._fake.emit, event, job_id=job_id, sheet_num=sheet_num, data=data)
+
+    # ---- observation (see FakeDaemon) ------------------------------------------
+
+    @property
+    def requests(self) -> list[ReceivedRequest]:
+        """A copy of :attr:`FakeDaemon.requests`: every request read so far, in order."""
+        return list(self._fake.requests)
+
+    @property
+    def open_connections(self) -> int:
+        """See :attr:`FakeDaemon.open_connections`."""
+        return self._fake.open_connections
+
+    @property
+    def served_connections(self) -> int:
+        """See :attr:`FakeDaemon.served_connections`."""
+        return self._fake.served_connections
+
+    @property
+    def accepted_connections(self) -> int:
+        """See :attr:`FakeDaemon.accepted_connections`."""
+        return self._fake.accepted_connections
+
+    @property
+    def shutting_down(self) -> bool:
+        """See :attr:`FakeDaemon.shutting_down`."""
+        return self._fake.shutting_down
+
+    @property
+    def monitor_subscribers(self) -> int:
+        """See :attr:`FakeDaemon.monitor_subscribers`."""
+        return self._fake.monitor_subscribers
+
+    def count(self, method: str) -> int:
+        """See :meth:`FakeDaemon.count`."""
+        return self._fake.count(method)
+
+    def job_status(self, job_id: str) -> str | None:
+        """See :meth:`FakeDaemon.job_status`."""
+        return self._fake.job_status(job_id)
+
+    def wait_for(self, predicate: Callable[[], bool], *, timeout: float = 30.0) -> None:
+        """Block until ``predicate()`` is true; ``TimeoutError`` after ``timeout`` seconds.
+
+        ``predicate`` runs on the fake's loop at each change of its state, as
+        with :meth:`FakeDaemon.wait_for`; it may read this object's observations.
+        """
+
+        async def wait() -> None:
+            with anyio.move_on_after(timeout) as scope:
+                await self._fake.wait_for(predicate)
+            if scope.cancelled_caught:
+                raise TimeoutError(f"the FakeDaemon's state did not match within {timeout} s")
+
+        self._portal.call(wait)
+
+
 class _LineReader:
     """Lines as the conductor reads them: ``None`` ends the connection.
 
@@ -726,9 +925,21 @@ async def _send(sock: socket.socket, message: dict[str, Any]) -> None:
 
 
 def _listen(path: str) -> socket.socket:
-    """A listening socket at ``path``, replacing a stale socket file as the conductor does."""
-    with contextlib.suppress(FileNotFoundError):
-        if stat.S_ISSOCK(os.stat(path).st_mode):
+    """A listening socket at ``path``, replacing a stale socket file as the conductor does.
+
+    Raises :class:`SocketInUseError` if something listens there, and
+    ``FileExistsError`` if ``path`` is not a socket.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        pass
+    else:
+        if not stat.S_ISSOCK(mode):
+            raise FileExistsError(errno.EEXIST, "exists and is not a socket", path)
+        if _is_listening(path):
+            raise SocketInUseError(path)
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(path)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
@@ -736,10 +947,28 @@ def _listen(path: str) -> socket.socket:
         listener.bind(path)
         os.chmod(path, 0o660)
         listener.listen(_BACKLOG)
+    except OSError as error:
+        listener.close()
+        if error.errno is None or error.filename is not None:
+            raise
+        raise type(error)(error.errno, error.strerror, path) from None  # say which path
     except BaseException:
         listener.close()
         raise
     return listener
+
+
+def _is_listening(path: str) -> bool:
+    """Whether a server accepts connections on the socket file ``path``."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        probe.setblocking(False)  # a server with a full backlog answers EAGAIN, not a wait
+        try:
+            probe.connect(path)
+        except (ConnectionRefusedError, FileNotFoundError):
+            return False
+        except BlockingIOError:
+            return True
+        return True
 
 
 def _close(sock: socket.socket) -> None:
