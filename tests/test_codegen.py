@@ -12,7 +12,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from codegen import generate, schema
+from codegen import generate, model
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schema" / "marianne.openrpc.json"
@@ -42,8 +42,7 @@ def _contents(directory: Path) -> dict[str, bytes]:
 
 
 def test_committed_code_is_current() -> None:
-    document = schema.load(SCHEMA_PATH)
-    files = generate.render(document, "schema/marianne.openrpc.json")
+    files = generate.render(model.load(SCHEMA_PATH), "schema/marianne.openrpc.json")
     assert generate.stale_files(files, GENERATED) == []
 
 
