@@ -25,9 +25,9 @@ def main(argv: list[str]) -> int:
 
         return diff.main(argv[1:])
     if argv[:1] == ["sync"]:
-        from . import sync
+        from . import schema_sync
 
-        return sync.main(argv[1:], default_schema=DEFAULT_SCHEMA)
+        return schema_sync.main(argv[1:], default_schema=DEFAULT_SCHEMA)
     parser = argparse.ArgumentParser(prog="python -m codegen")
     parser.add_argument("command", choices=["generate", "check"])
     parser.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 import sys
 import tempfile
 from collections.abc import Mapping
@@ -71,7 +72,7 @@ def _run_datamodel_codegen(components: dict[str, Any]) -> str:
 
 
 def _correct(source: str, components: Mapping[str, Component]) -> str:
-    lines = source.splitlines()
+    lines: list[str | None] = list(source.splitlines())
     module = ast.parse(source)
     insertions: dict[int, list[str]] = {}
     classes: list[str] = []
@@ -93,7 +94,8 @@ def _correct(source: str, components: Mapping[str, Component]) -> str:
                 aliases.append(node.target.id)
     corrected: list[str] = []
     for number, line in enumerate(lines, start=1):
-        corrected.append(line)
+        if line is not None:
+            corrected.append(line)
         corrected.extend(insertions.get(number, []))
     exported = ", ".join(f'"{name}"' for name in sorted(classes + aliases))
     corrected += ["", f"__all__ = [{exported}]", ""]
@@ -109,18 +111,20 @@ def _end_line(node: ast.stmt) -> int:
     return node.end_lineno
 
 
-def _apply_schema_defaults(node: ast.ClassDef, component: Component, lines: list[str]) -> None:
+def _apply_schema_defaults(
+    node: ast.ClassDef, component: Component, lines: list[str | None]
+) -> None:
     for statement in node.body:
         if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
             continue
         field = component.field(statement.target.id.removesuffix("_"))
         if field is None or not field.has_default:
             continue
-        last = _end_line(statement) - 1
-        for index in range(statement.lineno - 1, last + 1):
-            lines[index] = lines[index].replace(" | UnsetType", "")
-        if lines[last].endswith("= UNSET"):
-            lines[last] = lines[last].removesuffix("UNSET") + repr(field.default)
+        first, last = statement.lineno - 1, _end_line(statement)
+        text = "\n".join(line or "" for line in lines[first:last]).replace(" | UnsetType", "")
+        # datamodel-code-generator may wrap a long default in parentheses.
+        text = re.sub(r"= \(?\s*UNSET\s*\)?$", f"= {field.default!r}", text)
+        lines[first:last] = [text] + [None] * (last - first - 1)
 
 
 def _shape_property(shapes: tuple[Shape, ...]) -> list[str]:

@@ -1,4 +1,4 @@
-# Generated from schema/marianne.openrpc.json (sha256 b257ebbac3c711a1) by `python -m codegen generate`.
+# Generated from schema/marianne.openrpc.json (sha256 5b6324e06a2f3dbf) by `python -m codegen generate`.
 # Do not edit: change the schema and regenerate (`make generate`).
 """Typed wrappers of every conductor method, as mixins of the clients.
 
@@ -326,7 +326,8 @@ class AsyncMethods(AsyncInvoker):
         progress_completed/progress_total when live state exists; jobs restored at start-up come
         first, newest submission first, then jobs submitted since, in submission order), then
         registry records (newest first) from the 50 most recent registry entries, skipping ids
-        already listed. Params are ignored.
+        already listed. Params are ignored. Fails with -32602 when the registry holds a status
+        this conductor version does not know (a record written by a newer conductor).
 
         Calls ``job.list``; idempotent: retried once on a fresh connection if the connection is
         lost.
@@ -340,6 +341,9 @@ class AsyncMethods(AsyncInvoker):
                 registry record dict.
 
         Raises:
+            InvalidParamsError: Code -32602 (INVALID_PARAMS). Invalid params: the handler raised
+                TypeError, ValueError or KeyError (a missing required param, a wrong type, a
+                JSON encoding failure in the monitor stream).
             DaemonInternalError: Code -32603 (INTERNAL_ERROR). Internal error: any other handler
                 failure (sqlite, registry closed during shutdown, RuntimeError), or a
                 DaemonError class outside the code map.
@@ -363,7 +367,9 @@ class AsyncMethods(AsyncInvoker):
         older_than_seconds keeps only jobs submitted more than that many seconds ago; job_ids
         restricts to those ids (an empty list deletes nothing). deleted counts registry rows
         only, not in-memory removals. Idempotent in effect (a second call returns 0), but it
-        deletes, so it is not retried automatically.
+        deletes, so it is not retried automatically. statuses holding only active values (e.g.
+        ["running"]) deletes EVERY terminal job from the registry (in-memory entries stay): to
+        clear nothing, send job_ids=[].
 
         Calls ``job.clear``; not idempotent: never sent twice.
 
@@ -492,7 +498,8 @@ class AsyncMethods(AsyncInvoker):
         Reads <workspace>/.marianne-state.db. Records are newest first; has_history is true
         whenever the DB file exists, even with no records. limit is an SQL LIMIT: a negative
         value means unlimited, and null is NOT accepted (the daemon fails with -32603 "datatype
-        mismatch"). An unknown job gives -32000.
+        mismatch"). An unknown job gives -32000. A job the conductor ran itself has no records
+        (has_history false or no rows): the engine never writes the workspace state DB.
 
         Calls ``job.history``; idempotent: retried once on a fresh connection if the connection
         is lost.
@@ -544,7 +551,9 @@ class AsyncMethods(AsyncInvoker):
         unknown job or "No state found for job '<id>'"; -32603 if the workspace DB cannot be
         opened or the daemon has not finished starting. Minor side effects: opening the state
         backend creates the workspace directory and an empty DB if missing, and a zombie running
-        state is changed to paused and saved. Safe to retry.
+        state is changed to paused and saved. Safe to retry. For a job the conductor ran itself
+        the answer is -32000 "No state found": the engine never writes the workspace state DB,
+        so only jobs run outside the conductor can be recovered.
 
         Calls ``job.recover``; idempotent: retried once on a fresh connection if the connection
         is lost.
@@ -801,7 +810,8 @@ class AsyncMethods(AsyncInvoker):
         Events are oldest first; at most 200 are retained. limit takes the last N events: 0
         returns all buffered events, a negative value skips the oldest N, and null gives -32602.
         With the profiler disabled the result is {events: [], error: "profiler not enabled"}.
-        Read-only.
+        Read-only. On conductor 0.1.0 the list is always empty: the profiler records only
+        process events the engine never publishes.
 
         Calls ``daemon.events``; idempotent: retried once on a fresh connection if the
         connection is lost.
@@ -1333,7 +1343,8 @@ class SyncMethods(SyncInvoker):
         progress_completed/progress_total when live state exists; jobs restored at start-up come
         first, newest submission first, then jobs submitted since, in submission order), then
         registry records (newest first) from the 50 most recent registry entries, skipping ids
-        already listed. Params are ignored.
+        already listed. Params are ignored. Fails with -32602 when the registry holds a status
+        this conductor version does not know (a record written by a newer conductor).
 
         Calls ``job.list``; idempotent: retried once on a fresh connection if the connection is
         lost.
@@ -1347,6 +1358,9 @@ class SyncMethods(SyncInvoker):
                 registry record dict.
 
         Raises:
+            InvalidParamsError: Code -32602 (INVALID_PARAMS). Invalid params: the handler raised
+                TypeError, ValueError or KeyError (a missing required param, a wrong type, a
+                JSON encoding failure in the monitor stream).
             DaemonInternalError: Code -32603 (INTERNAL_ERROR). Internal error: any other handler
                 failure (sqlite, registry closed during shutdown, RuntimeError), or a
                 DaemonError class outside the code map.
@@ -1370,7 +1384,9 @@ class SyncMethods(SyncInvoker):
         older_than_seconds keeps only jobs submitted more than that many seconds ago; job_ids
         restricts to those ids (an empty list deletes nothing). deleted counts registry rows
         only, not in-memory removals. Idempotent in effect (a second call returns 0), but it
-        deletes, so it is not retried automatically.
+        deletes, so it is not retried automatically. statuses holding only active values (e.g.
+        ["running"]) deletes EVERY terminal job from the registry (in-memory entries stay): to
+        clear nothing, send job_ids=[].
 
         Calls ``job.clear``; not idempotent: never sent twice.
 
@@ -1499,7 +1515,8 @@ class SyncMethods(SyncInvoker):
         Reads <workspace>/.marianne-state.db. Records are newest first; has_history is true
         whenever the DB file exists, even with no records. limit is an SQL LIMIT: a negative
         value means unlimited, and null is NOT accepted (the daemon fails with -32603 "datatype
-        mismatch"). An unknown job gives -32000.
+        mismatch"). An unknown job gives -32000. A job the conductor ran itself has no records
+        (has_history false or no rows): the engine never writes the workspace state DB.
 
         Calls ``job.history``; idempotent: retried once on a fresh connection if the connection
         is lost.
@@ -1551,7 +1568,9 @@ class SyncMethods(SyncInvoker):
         unknown job or "No state found for job '<id>'"; -32603 if the workspace DB cannot be
         opened or the daemon has not finished starting. Minor side effects: opening the state
         backend creates the workspace directory and an empty DB if missing, and a zombie running
-        state is changed to paused and saved. Safe to retry.
+        state is changed to paused and saved. Safe to retry. For a job the conductor ran itself
+        the answer is -32000 "No state found": the engine never writes the workspace state DB,
+        so only jobs run outside the conductor can be recovered.
 
         Calls ``job.recover``; idempotent: retried once on a fresh connection if the connection
         is lost.
@@ -1806,7 +1825,8 @@ class SyncMethods(SyncInvoker):
         Events are oldest first; at most 200 are retained. limit takes the last N events: 0
         returns all buffered events, a negative value skips the oldest N, and null gives -32602.
         With the profiler disabled the result is {events: [], error: "profiler not enabled"}.
-        Read-only.
+        Read-only. On conductor 0.1.0 the list is always empty: the profiler records only
+        process events the engine never publishes.
 
         Calls ``daemon.events``; idempotent: retried once on a fresh connection if the
         connection is lost.
