@@ -364,7 +364,11 @@ def _update_component(
         # Otherwise our choice of the default, or of UNSET, stands: it agrees.
         properties[name] = updated
     required = [name for name in properties if name in mirrored and mirrored[name].field.required]
-    required += [name for name in component.get("required", []) if name not in mirrored]
+    required += [
+        name
+        for name in component.get("required", [])
+        if name not in mirrored and name in properties
+    ]
     if required or "required" in component:
         component["required"] = required
 
