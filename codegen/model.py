@@ -110,10 +110,6 @@ class SchemaType:
     def __str__(self) -> str:
         return " | ".join(sorted(map(str, self.members)))
 
-    @property
-    def nullable(self) -> bool:
-        return any(member.name == "null" for member in self.members)
-
     def annotation(self, models: str = "models") -> str:
         """The Python annotation; components are ``{models}.Name`` (``Name`` for ``""``).
 
@@ -266,9 +262,6 @@ class Method:
     errors: tuple[ErrorCode, ...]
     idempotent: bool
     streaming: bool
-
-    def param(self, name: str) -> Field | None:
-        return next((param for param in self.params if param.name == name), None)
 
     def written_refs(self) -> set[str]:
         """Components the caller writes: the params."""

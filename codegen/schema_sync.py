@@ -274,24 +274,34 @@ def _wire_kind(kind: Kind, protocol: Protocol) -> Kind:
     return kind
 
 
-def _enum_drifts(protocol: Protocol, models: ModelsFile) -> list[Drift]:
-    """Known values that differ from the conductor's enumerations, once per component."""
+def _conductor_enums(protocol: Protocol, models: ModelsFile) -> dict[str, tuple[str, ...]]:
+    """Our open enumerations → the values of the conductor's enumeration they mirror.
+
+    From the models file's ``enums`` table (by our name) and from the fields of
+    the mirrored components that use an enumeration.
+    """
     values_by_component: dict[str, tuple[str, ...]] = {
-        name: values for name, values in models.enums.items() if name in protocol.components
+        name: values
+        for name, values in models.enums.items()
+        if name in protocol.components and protocol.components[name].known_values
     }
     for component in protocol.components.values():
         conductor = models.models.get(component.name) if component.source else None
-        for field in component.fields if conductor else ():
-            assert conductor is not None
+        if conductor is None:
+            continue
+        for field in component.fields:
             theirs = conductor.fields.get(field.name)
             enum = _known_values_component(field.type, protocol)
             if theirs is not None and theirs.enum_values is not None and enum is not None:
                 values_by_component.setdefault(enum.name, theirs.enum_values)
+    return dict(sorted(values_by_component.items()))
+
+
+def _enum_drifts(protocol: Protocol, models: ModelsFile) -> list[Drift]:
+    """Known values that differ from the conductor's enumerations, once per component."""
     drifts = []
-    for name, values in sorted(values_by_component.items()):
+    for name, values in _conductor_enums(protocol, models).items():
         known = protocol.components[name].known_values
-        if not known:
-            continue
         added = [value for value in values if value not in known]
         removed = [value for value in known if value not in values]
         if added:
@@ -321,25 +331,12 @@ def write(document: Json, protocol: Protocol, models: ModelsFile) -> Json:
         if conductor is not None:
             unlisted = _unlisted(component, models)
             _update_component(schemas[component.name], conductor, protocol, unlisted)
-    for drift in _enum_drifts(protocol, models):
-        if drift.field is None and drift.component in schemas:
-            values = _enum_target(drift.component, protocol, models)
-            schemas[drift.component]["x-known-values"] = list(values)
+    for name, values in _conductor_enums(protocol, models).items():
+        # Our order stays; values new in the conductor come last.
+        known = protocol.components[name].known_values
+        kept = [value for value in known if value in values]
+        schemas[name]["x-known-values"] = kept + [v for v in values if v not in known]
     return document
-
-
-def _enum_target(name: str, protocol: Protocol, models: ModelsFile) -> tuple[str, ...]:
-    if name in models.enums:
-        return models.enums[name]
-    for component in protocol.components.values():
-        conductor = models.models.get(component.name) if component.source else None
-        for field in component.fields if conductor else ():
-            assert conductor is not None
-            theirs = conductor.fields.get(field.name)
-            enum = _known_values_component(field.type, protocol)
-            if enum is not None and enum.name == name and theirs and theirs.enum_values:
-                return theirs.enum_values
-    return protocol.components[name].known_values
 
 
 def _update_component(

@@ -43,6 +43,16 @@ def _generate(schema_path: Path, out: Path) -> None:
     )
 
 
+def _check(schema_path: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "codegen", "check", "--schema", str(schema_path), "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
 def _contents(directory: Path) -> dict[str, bytes]:
     return {path.name: path.read_bytes() for path in sorted(directory.glob("*.py"))}
 
@@ -65,13 +75,7 @@ def test_stale_code_is_detected(tmp_path: Path) -> None:
     _generate(SCHEMA_PATH, out)
     registry = out / "registry.py"
     registry.write_text(registry.read_text() + "\n# edited by hand\n")
-    check = subprocess.run(
-        [sys.executable, "-m", "codegen", "check", "--schema", str(SCHEMA_PATH), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    check = _check(SCHEMA_PATH, out)
     assert check.returncode == 1
     assert "registry.py" in check.stderr
 
@@ -144,13 +148,7 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regenerate
     changed.write_text(json.dumps(document, indent=2))
     package = tmp_path / "regenerated_sdk"
     _generate(changed, package)
-    check = subprocess.run(
-        [sys.executable, "-m", "codegen", "check", "--schema", str(changed), "--out", str(package)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    check = _check(changed, package)
     assert check.returncode == 0, check.stderr
 
     sys.path.insert(0, str(tmp_path))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -12,6 +13,8 @@ from typing import Any
 import pytest
 
 from codegen.conductor_models import without_docs
+from codegen.model import from_document
+from codegen.schema_sync import read_models, write
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schema" / "marianne.openrpc.json"
@@ -64,6 +67,13 @@ def test_every_model_of_the_conductor_is_mirrored_by_its_component() -> None:
         if "x-source" in component
     }
     assert sources == {name: entry["source"] for name, entry in models.items()}
+
+
+def test_write_changes_nothing_when_in_step() -> None:
+    document = _schema()
+    protocol = from_document(copy.deepcopy(document))
+    models = read_models(MODELS_0_1_0, protocol)
+    assert write(copy.deepcopy(document), protocol, models) == document
 
 
 def _changed_models(tmp_path: Path, change: str) -> Path:
