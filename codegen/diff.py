@@ -19,10 +19,12 @@ SDK users *write* params and *read* results, so a field's change is judged by
 the side it is on. Widening a param's type (``integer`` to ``number``, adding
 ``null``) is compatible; any change of a result field's type is breaking,
 because a reader may rely on the exact Python type (an ``int`` is not a
-``float``; a field that gains ``None`` must now be checked). A component used
-on both sides takes the stricter verdict; a component no method uses is judged
-as if used on both. Params are the wrapper's positional arguments, so a param
-that changes position is breaking.
+``float``; a field that gains ``None`` must now be checked). A field that stops
+being required but gets a default is compatible on both sides: absent, it
+decodes to a value of its type. A component used on both sides takes the
+stricter verdict; a component no method uses is judged as if used on both.
+Params are the wrapper's positional arguments, so a param that changes
+position is breaking.
 
 Changes inside a component are reported once, as ``Type.field``, with the
 methods that reach the component (through params, results or notifications)
