@@ -107,6 +107,10 @@ def _mutable_param_default(document: Json) -> None:
     statuses["schema"]["default"] = ["completed"]
 
 
+def _x_source_not_a_path(document: Json) -> None:
+    document["components"]["schemas"]["DaemonStatus"]["x-source"] = ["marianne", "DaemonStatus"]
+
+
 def _unknown_exception_class(document: Json) -> None:
     document["x-error-exceptions"]["JOB_NOT_FOUND"] = "NoSuchError"
 
@@ -123,6 +127,7 @@ def _unknown_exception_class(document: Json) -> None:
         (_required_after_optional, ".params["),
         (_mutable_param_default, ".schema.default"),
         (_unknown_exception_class, "x-error-exceptions.JOB_NOT_FOUND"),
+        (_x_source_not_a_path, "DaemonStatus.x-source"),
     ],
 )
 def test_broken_copies_are_rejected_naming_the_path(
