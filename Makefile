@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 BASE ?= HEAD
 
-.PHONY: setup generate check test demo bench schema-diff clean
+.PHONY: setup generate check test demo bench schema-diff schema-sync clean
 
 setup: $(STAMP)
 
@@ -35,6 +35,11 @@ bench: $(STAMP)
 
 schema-diff: $(STAMP)
 	$(BIN)/python -m codegen diff --git-ref $(BASE) schema/marianne.openrpc.json
+
+# MODELS: a models file written by codegen/conductor_models.py; WRITE=1 updates the schema.
+schema-sync: $(STAMP)
+	@test -n "$(MODELS)" || { echo "usage: make schema-sync MODELS=models.json [WRITE=1]" >&2; exit 2; }
+	$(BIN)/python -m codegen sync $(MODELS) $(if $(WRITE),--write)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

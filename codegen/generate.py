@@ -1,80 +1,247 @@
-"""Rendering the generated package and comparing it with what is committed."""
+"""Rendering the generated package and comparing it with what is committed.
+
+Wrapper docstrings follow the Google style (``Args:``, ``Returns:``,
+``Raises:``), as the rest of the package does.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import json
 import re
-import subprocess
 import sys
 import tempfile
+import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import jinja2
 
-from . import schema
+from . import tools
+from .model import Field, Method, Protocol, SchemaType
 from .models import render_models
-from .pytypes import annotation
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATED_MODULES = ("params", "methods", "registry", "enums")
+# Column limit of docstring text; the code around it is formatted to 100 by ruff.
+DOC_WIDTH = 88
 
 
 @dataclass(frozen=True)
 class Param:
-    name: str
-    annotation: str
-    required: bool
-    default: str
-    description: str
+    """A method param as the templates write it."""
+
+    field: Field
+
+    @property
+    def name(self) -> str:
+        return self.field.name
+
+    @property
+    def required(self) -> bool:
+        return self.field.required
+
+    @property
+    def annotation(self) -> str:
+        return self.field.type.annotation()
+
+    @property
+    def default(self) -> str:
+        return repr(self.field.default)
+
+    @property
+    def description(self) -> str:
+        return _docstring_safe(self.field.description)
 
 
 @dataclass(frozen=True)
-class Method:
-    name: str
-    python_name: str
-    constant: str
-    summary: str
-    idempotent: bool
-    streaming: bool
-    errors: tuple[int, ...]
-    params: tuple[Param, ...]
-    params_class_name: str
-    params_struct: str | None
-    result_annotation: str
-    notification: str | None
-    notification_annotation: str
+class Wrapper:
+    """A method as the templates write it: its names, signature and docstring."""
+
+    method: Method
+    protocol: Protocol
+
+    @property
+    def name(self) -> str:
+        return self.method.name
+
+    @property
+    def python_name(self) -> str:
+        return self.method.python_name
+
+    @property
+    def constant(self) -> str:
+        return self.method.name.upper().replace(".", "_")
+
+    @property
+    def summary(self) -> str:
+        return self.method.summary
+
+    @property
+    def idempotent(self) -> bool:
+        return self.method.idempotent
+
+    @property
+    def streaming(self) -> bool:
+        return self.method.streaming
+
+    @property
+    def errors(self) -> tuple[int, ...]:
+        return tuple(error.code for error in self.method.errors)
+
+    @property
+    def params(self) -> tuple[Param, ...]:
+        return tuple(Param(param) for param in self.method.params)
+
+    @property
+    def params_struct(self) -> str | None:
+        return self.method.params_struct
+
+    @property
+    def params_class_name(self) -> str:
+        return self.method.params_struct or (
+            "".join(part.capitalize() for part in re.split(r"[._]", self.method.name)) + "Params"
+        )
 
     @property
     def params_class(self) -> str:
-        module = "models" if self.params_struct else "params"
+        module = "models" if self.method.params_struct else "params"
         return f"{module}.{self.params_class_name}"
 
     @property
     def params_struct_arg(self) -> str:
         """``JobRequest`` → ``request``: the wrapper's argument for a params struct."""
-        assert self.params_struct is not None
-        last_word: str = re.findall("[A-Z][a-z0-9]*", self.params_struct)[-1]
+        assert self.method.params_struct is not None
+        last_word: str = re.findall("[A-Z][a-z0-9]*", self.method.params_struct)[-1]
         return last_word.lower()
 
     @property
     def params_expression(self) -> str:
-        if self.params_struct:
+        if self.method.params_struct:
             return self.params_struct_arg
-        arguments = ", ".join(f"{param.name}={param.name}" for param in self.params)
+        arguments = ", ".join(f"{param.name}={param.name}" for param in self.method.params)
         return f"{self.params_class}({arguments})"
 
+    @property
+    def result_annotation(self) -> str:
+        return self.method.result.type.annotation() if self.method.result else "None"
 
-def render(document: dict[str, Any], schema_label: str) -> dict[str, str]:
+    @property
+    def notification(self) -> str | None:
+        return self.method.notification.method if self.method.notification else None
+
+    @property
+    def notification_annotation(self) -> str:
+        notification = self.method.notification
+        return notification.type.annotation() if notification else "None"
+
+    def docstring(self, stream_type: str) -> str:
+        """The wrapper's docstring, quotes included, indented for a method body."""
+        method = self.method
+        paragraphs = [method.summary]
+        if method.description:
+            paragraphs.append(method.description)
+        if method.streaming:
+            paragraphs.append(
+                f"Streams ``{self.notification}`` notifications of ``{method.name}`` on a "
+                "connection of its own, closed when the block is left."
+            )
+        else:
+            retry = (
+                "idempotent: retried once on a fresh connection if the connection is lost"
+                if method.idempotent
+                else "not idempotent: never sent twice"
+            )
+            paragraphs.append(f"Calls ``{method.name}``; {retry}.")
+        lines = [method.summary, ""]
+        for paragraph in paragraphs[1:]:
+            lines += [*textwrap.wrap(paragraph, DOC_WIDTH), ""]
+        lines += self._arguments_section()
+        lines += ["", "Returns:", *_entry(self._returns(stream_type))]
+        if method.errors:
+            lines += ["", "Raises:"]
+            for error in method.errors:
+                lines += _entry(
+                    f"{error.exception}: Code {error.code} ({error.key}). {error.message}"
+                )
+        body = textwrap.indent(_docstring_safe("\n".join(lines)), " " * 8).lstrip()
+        return f'"""{body}\n        """'
+
+    def _arguments_section(self) -> list[str]:
+        method = self.method
+        lines = ["Args:"]
+        if method.params_struct:
+            struct = self.protocol.components[method.params_struct]
+            lines += _entry(
+                f"{self.params_struct_arg}: The params of ``{method.name}``, as "
+                f"a ``{method.params_struct}``. {struct.description}"
+            )
+            for param in method.params:
+                lines += _entry(f"- ``{param.name}``: {_param_text(param)}", indent=8)
+        for param in method.params if not method.params_struct else ():
+            lines += _entry(f"{param.name}: {_param_text(param)}")
+        if method.streaming:
+            lines += _entry(
+                "idle_timeout: Raise ``TimeoutError`` when no event arrives for that many "
+                "seconds; ``None`` waits as long as the stream is open."
+            )
+        else:
+            lines += _entry(
+                "timeout: Seconds the whole call may take, after which ``TimeoutError`` is "
+                "raised; ``None`` uses the client's ``timeout``."
+            )
+        return lines
+
+    def _returns(self, stream_type: str) -> str:
+        method = self.method
+        if method.notification is not None:
+            item = method.notification.type
+            return (
+                f"{stream_type}[{item.annotation(models='')}]: The params of each "
+                f"``{method.notification.method}`` notification, as they arrive. "
+                f"{_description_of(item, self.protocol)}"
+            )
+        assert method.result is not None
+        result = method.result
+        described = result.description or _description_of(result.type, self.protocol)
+        return f"{result.type.annotation(models='')}: {described}"
+
+
+def _param_text(param: Field) -> str:
+    text = param.description or ("Required." if param.required else "")
+    if not param.required:
+        text += f" Defaults to ``{param.default!r}``."
+    return text.strip()
+
+
+def _description_of(value_type: SchemaType, protocol: Protocol) -> str:
+    """The descriptions of the components a type names."""
+    return " ".join(
+        protocol.components[ref].description for ref in dict.fromkeys(value_type.refs())
+    )
+
+
+def _entry(text: str, indent: int = 4) -> list[str]:
+    """A section entry: its first line at ``indent``, continuation lines 4 deeper."""
+    return textwrap.wrap(
+        text,
+        DOC_WIDTH,
+        initial_indent=" " * indent,
+        subsequent_indent=" " * (indent + 4),
+        break_on_hyphens=False,
+    )
+
+
+def _docstring_safe(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"""', "'''")
+
+
+def render(protocol: Protocol, schema_label: str) -> dict[str, str]:
     """Every generated file, by file name, unformatted."""
-    digest = hashlib.sha256(_canonical(document)).hexdigest()[:16]
     header = (
-        f"# Generated from {schema_label} (sha256 {digest}) by `python -m codegen generate`.\n"
+        f"# Generated from {schema_label} (sha256 {protocol.digest}) by `python -m codegen generate`.\n"
         "# Do not edit: change the schema and regenerate (`make generate`).\n"
     )
-    methods = [_method(document, method) for method in document["methods"]]
+    wrappers = [Wrapper(method, protocol) for method in protocol.methods]
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         trim_blocks=True,
@@ -84,12 +251,15 @@ def render(document: dict[str, Any], schema_label: str) -> dict[str, str]:
     )
     environment.filters["py"] = repr
     context = {
-        "methods": methods,
-        "errors": _errors(document),
-        "exception_classes": sorted({"DaemonError", *document["x-error-exceptions"].values()}),
-        "enums": _enums(document),
-        "schema_version": document["info"]["version"],
-        "conductor_versions": document["info"].get("x-conductor-versions", ""),
+        "methods": wrappers,
+        "errors": protocol.errors,
+        "exception_classes": sorted({"DaemonError", *(e.exception for e in protocol.errors)}),
+        "enums": _enums(protocol),
+        "schema_version": protocol.version,
+        "conductor_versions": protocol.conductor_versions,
+        "imports": {
+            module: _imports(wrappers, module) for module in ("params", "methods", "registry")
+        },
         "flavours": [
             {
                 "class_name": "AsyncMethods",
@@ -107,11 +277,48 @@ def render(document: dict[str, Any], schema_label: str) -> dict[str, str]:
             },
         ],
     }
-    files = {"__init__.py": header, "models.py": header + render_models(document)}
+    files = {"__init__.py": header, "models.py": header + render_models(protocol)}
     for module in TEMPLATED_MODULES:
         template = environment.get_template(f"{module}.py.jinja")
         files[f"{module}.py"] = header + template.render(context)
     return files
+
+
+def _enums(protocol: Protocol) -> list[dict[str, Any]]:
+    return [
+        {
+            "class_name": f"Known{component.name}",
+            "alias": component.name,
+            "description": component.description,
+            "members": [
+                {"name": re.sub(r"\W+", "_", value).strip("_").upper(), "value": value}
+                for value in component.known_values
+            ],
+        }
+        for component in protocol.components.values()
+        if component.known_values
+    ]
+
+
+def _imports(wrappers: list[Wrapper], module: str) -> dict[str, bool]:
+    """Which of ``datetime``, ``Any`` and ``models`` the annotations of ``module`` use."""
+    annotations: list[str] = []
+    for wrapper in wrappers:
+        own_params = [] if wrapper.params_struct else [p.annotation for p in wrapper.params]
+        if module == "params":
+            annotations += own_params
+        elif module == "methods":
+            annotations += [wrapper.params_class, wrapper.result_annotation]
+            annotations += [wrapper.notification_annotation, *own_params]
+        else:
+            annotations += [wrapper.params_class, wrapper.result_annotation]
+            annotations += [wrapper.notification_annotation]
+    text = " ".join(annotations)
+    return {
+        "datetime": "datetime." in text,
+        "Any": re.search(r"\bAny\b", text) is not None,
+        "models": "models." in text,
+    }
 
 
 def write_formatted(files: dict[str, str], directory: Path) -> None:
@@ -123,16 +330,12 @@ def write_formatted(files: dict[str, str], directory: Path) -> None:
     for name, source in files.items():
         (directory / name).write_text(source, encoding="utf-8")
     paths = [str(directory / name) for name in sorted(files)]
-    ruff = [sys.executable, "-m", "ruff"]
-    # Only the fixes that are pure formatting; the config file of the caller's
-    # checkout must not change generated bytes.
+    # The config file of the caller's checkout must not change generated bytes.
     isolated = ["--isolated", "--line-length=100", "--target-version=py311"]
-    subprocess.run(
-        [*ruff, "check", *isolated, "--select=I,F401,UP", "--fix", "--quiet", *paths],
-        check=False,
-        capture_output=True,
-    )
-    subprocess.run([*ruff, "format", *isolated, "--quiet", *paths], check=True)
+    ruff = [sys.executable, "-m", "ruff"]
+    # Imports are sorted by ruff; an unused one is a fault of a template, so it fails here.
+    tools.run([*ruff, "check", *isolated, "--select=I,F401", "--unfixable=F401", "--fix", *paths])
+    tools.run([*ruff, "format", *isolated, "--quiet", *paths])
 
 
 def stale_files(files: dict[str, str], directory: Path) -> list[str]:
@@ -144,84 +347,3 @@ def stale_files(files: dict[str, str], directory: Path) -> list[str]:
     return sorted(
         name for name in expected.keys() | present.keys() if expected.get(name) != present.get(name)
     )
-
-
-def _canonical(document: dict[str, Any]) -> bytes:
-    return json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _method(document: dict[str, Any], method: dict[str, Any]) -> Method:
-    constant = method["name"].upper().replace(".", "_")
-    params_struct = method.get("x-params-struct")
-    params_class_name = params_struct or (
-        "".join(part.capitalize() for part in re.split(r"[._]", method["name"])) + "Params"
-    )
-    notification = method.get("x-notification")
-    return Method(
-        name=method["name"],
-        python_name=method["x-python-name"],
-        constant=constant,
-        summary=method.get("summary", method["name"]).strip(),
-        idempotent=method["x-idempotent"],
-        streaming=method["x-streaming"],
-        errors=tuple(
-            document["components"]["errors"][ref["$ref"].removeprefix(schema.ERROR_REF_PREFIX)][
-                "code"
-            ]
-            for ref in method.get("errors", [])
-        ),
-        params=tuple(_param(param) for param in method["params"]),
-        params_class_name=params_class_name,
-        params_struct=params_struct,
-        result_annotation="None"
-        if notification
-        else annotation(method["result"]["schema"], "models"),
-        notification=notification["method"] if notification else None,
-        notification_annotation=annotation(notification["schema"], "models")
-        if notification
-        else "None",
-    )
-
-
-def _param(param: dict[str, Any]) -> Param:
-    required = bool(param.get("required", False))
-    value_schema = param["schema"]
-    default = value_schema.get("default")
-    return Param(
-        name=param["name"],
-        annotation=annotation(value_schema, "models"),
-        required=required,
-        default=repr(default),
-        description=" ".join(param.get("description", "").split()).replace('"""', "'''"),
-    )
-
-
-def _errors(document: dict[str, Any]) -> list[dict[str, Any]]:
-    exceptions = document["x-error-exceptions"]
-    return sorted(
-        (
-            {"code": error["code"], "name": name, "exception": exceptions[name]}
-            for name, error in document["components"]["errors"].items()
-        ),
-        key=lambda error: -error["code"],
-    )
-
-
-def _enums(document: dict[str, Any]) -> list[dict[str, Any]]:
-    enums = []
-    for name, component in document["components"]["schemas"].items():
-        if "x-known-values" not in component:
-            continue
-        members = [
-            {"name": re.sub(r"\W+", "_", value).strip("_").upper(), "value": value}
-            for value in component["x-known-values"]
-        ]
-        enums.append(
-            {
-                "class_name": f"Known{name}",
-                "alias": name,
-                "description": " ".join(component.get("description", "").split()),
-                "members": members,
-            }
-        )
-    return enums

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import ast
 import json
-import subprocess
+import re
 import sys
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from . import tools
+from .model import Component, Protocol, Shape
 from .schema import SCHEMA_REF_PREFIX
 
 BASE_CLASS = "marianne_sdk._struct.WireStruct"
@@ -42,11 +45,10 @@ DATAMODEL_CODEGEN_FLAGS = (
 )
 
 
-def render_models(document: dict[str, Any]) -> str:
+def render_models(protocol: Protocol) -> str:
     """The source of ``models.py`` (unformatted, without the file header)."""
-    components: dict[str, Any] = document["components"]["schemas"]
-    source = _run_datamodel_codegen(components)
-    return _correct(source, components)
+    source = _run_datamodel_codegen(protocol.document["components"]["schemas"])
+    return _correct(source, protocol.components)
 
 
 def _run_datamodel_codegen(components: dict[str, Any]) -> str:
@@ -57,7 +59,7 @@ def _run_datamodel_codegen(components: dict[str, Any]) -> str:
     with tempfile.TemporaryDirectory() as workdir:
         schema_path = Path(workdir, "components.json")
         schema_path.write_text(json.dumps(as_json_schema, indent=2, sort_keys=True))
-        completed = subprocess.run(
+        return tools.run(
             [
                 sys.executable,
                 "-m",
@@ -65,18 +67,12 @@ def _run_datamodel_codegen(components: dict[str, Any]) -> str:
                 f"--input={schema_path}",
                 *DATAMODEL_CODEGEN_FLAGS,
             ],
-            capture_output=True,
-            text=True,
-            check=False,
-            cwd=workdir,
+            cwd=Path(workdir),
         )
-    if completed.returncode != 0:
-        raise RuntimeError(f"datamodel-codegen failed:\n{completed.stderr}")
-    return completed.stdout
 
 
-def _correct(source: str, components: dict[str, Any]) -> str:
-    lines = source.splitlines()
+def _correct(source: str, components: Mapping[str, Component]) -> str:
+    lines: list[str | None] = list(source.splitlines())
     module = ast.parse(source)
     insertions: dict[int, list[str]] = {}
     classes: list[str] = []
@@ -84,10 +80,12 @@ def _correct(source: str, components: dict[str, Any]) -> str:
     for node in module.body:
         if isinstance(node, ast.ClassDef):
             classes.append(node.name)
-            schema = components.get(node.name, {})
-            _apply_schema_defaults(node, schema, lines)
-            if "x-shapes" in schema:
-                insertions[_end_line(node)] = _shape_property(schema["x-shapes"])
+            component = components.get(node.name)
+            if component is None:
+                continue
+            _apply_schema_defaults(node, component, lines)
+            if component.shapes:
+                insertions[_end_line(node)] = _shape_property(component.shapes)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             if node.target.id == "Model":
                 for index in range(node.lineno - 1, _end_line(node)):
@@ -96,7 +94,8 @@ def _correct(source: str, components: dict[str, Any]) -> str:
                 aliases.append(node.target.id)
     corrected: list[str] = []
     for number, line in enumerate(lines, start=1):
-        corrected.append(line)
+        if line is not None:
+            corrected.append(line)
         corrected.extend(insertions.get(number, []))
     exported = ", ".join(f'"{name}"' for name in sorted(classes + aliases))
     corrected += ["", f"__all__ = [{exported}]", ""]
@@ -112,31 +111,29 @@ def _end_line(node: ast.stmt) -> int:
     return node.end_lineno
 
 
-def _apply_schema_defaults(node: ast.ClassDef, schema: dict[str, Any], lines: list[str]) -> None:
-    properties = schema.get("properties", {})
+def _apply_schema_defaults(
+    node: ast.ClassDef, component: Component, lines: list[str | None]
+) -> None:
     for statement in node.body:
         if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
             continue
-        wire_name = statement.target.id.removesuffix("_")
-        if "default" not in properties.get(wire_name, {}):
+        field = component.field(statement.target.id.removesuffix("_"))
+        if field is None or not field.has_default:
             continue
-        last = _end_line(statement) - 1
-        for index in range(statement.lineno - 1, last + 1):
-            lines[index] = lines[index].replace(" | UnsetType", "")
-        default = repr(properties[wire_name]["default"])
-        if lines[last].endswith("= UNSET"):
-            lines[last] = lines[last].removesuffix("UNSET") + default
+        first, last = statement.lineno - 1, _end_line(statement)
+        text = "\n".join(line or "" for line in lines[first:last]).replace(" | UnsetType", "")
+        # datamodel-code-generator may wrap a long default in parentheses.
+        text = re.sub(r"= \(?\s*UNSET\s*\)?$", f"= {field.default!r}", text)
+        lines[first:last] = [text] + [None] * (last - first - 1)
 
 
-def _shape_property(shapes: list[dict[str, Any]]) -> list[str]:
-    names = ", ".join(f'"{shape["name"]}"' for shape in shapes)
-    described = "; ".join(
-        f"``{shape['name']}``: {shape.get('description', '').rstrip('.')}" for shape in shapes
-    )
+def _shape_property(shapes: tuple[Shape, ...]) -> list[str]:
+    names = ", ".join(f'"{shape.name}"' for shape in shapes)
+    described = "; ".join(f"``{shape.name}``: {shape.description.rstrip('.')}" for shape in shapes)
     body = ["", "    @property", f"    def shape(self) -> Literal[{names}]:"]
     body.append(f'        """Which shape the conductor sent. {described}."""')
     for shape in shapes[:-1]:
-        body.append(f"        if self.{shape['when-present']} is not UNSET:")
-        body.append(f'            return "{shape["name"]}"')
-    body.append(f'        return "{shapes[-1]["name"]}"')
+        body.append(f"        if self.{shape.when_present} is not UNSET:")
+        body.append(f'            return "{shape.name}"')
+    body.append(f'        return "{shapes[-1].name}"')
     return body

@@ -103,9 +103,12 @@ class _ProfileChecker:
             python_names[name] = method["name"]
 
     def _check_method(self, path: str, method: Json) -> None:
-        for key, kind in (("x-python-name", str), ("x-idempotent", bool), ("x-streaming", bool)):
-            if not isinstance(method.get(key), kind):
-                raise SchemaError(f"{path}.{key}", f"required, must be a {kind.__name__}")
+        if not isinstance(method.get("x-python-name"), str):
+            raise SchemaError(f"{path}.x-python-name", "required, must be a str")
+        # Optional flags: the generator reads an absent one as false.
+        for flag in ("x-idempotent", "x-streaming"):
+            if not isinstance(method.get(flag, False), bool):
+                raise SchemaError(f"{path}.{flag}", "must be a boolean")
         if not is_identifier(method["x-python-name"]):
             raise SchemaError(f"{path}.x-python-name", "must be a Python identifier")
         if method.get("paramStructure") != "by-name":
@@ -127,7 +130,7 @@ class _ProfileChecker:
                 # A Struct default must be immutable or empty: msgspec copies only empties.
                 raise SchemaError(f"{param_path}.schema.default", "must be a scalar, [] or {}")
             self._check_schema(f"{param_path}.schema", param["schema"])
-        if method["x-streaming"]:
+        if method.get("x-streaming", False):
             notification = method.get("x-notification")
             if not isinstance(notification, dict) or not isinstance(
                 notification.get("method"), str
@@ -167,6 +170,8 @@ class _ProfileChecker:
                 raise SchemaError(path, "component names must be Python identifiers")
             if schema.get("title") != name:
                 raise SchemaError(f"{path}.title", "must equal the component's key")
+            if not isinstance(schema.get("x-source", ""), str):
+                raise SchemaError(f"{path}.x-source", "must be a module path")
             if "x-known-values" in schema and schema.get("type") != "string":
                 raise SchemaError(f"{path}.x-known-values", "only string schemas have known values")
             if "x-shapes" in schema:

@@ -11,6 +11,7 @@ from typing import Any
 import msgspec
 import pytest
 
+from codegen import model
 from marianne_sdk import METHODS
 
 RECORDINGS = Path(__file__).parent / "data" / "conductor-session.ndjson"
@@ -173,3 +174,80 @@ def test_invalid_params_are_refused_by_the_params_types(
 ) -> None:
     with pytest.raises(msgspec.ValidationError):
         msgspec.convert(params, METHODS[method].params_type)
+
+
+# --- data written by an older conductor ----------------------------------------------------------
+
+SCHEMA = model.load(Path(__file__).resolve().parent.parent / "schema" / "marianne.openrpc.json")
+SHEET_FIELDS_WITH_DEFAULTS = [
+    field.name for field in SCHEMA.components["SheetState"].fields if not field.required
+]
+
+
+def _checkpoint() -> dict[str, Any]:
+    checkpoint: dict[str, Any] = json.loads(json.dumps(_recorded("job.status")))
+    assert "job_name" in checkpoint  # the checkpoint shape
+    return checkpoint
+
+
+@pytest.mark.parametrize("field_name", SHEET_FIELDS_WITH_DEFAULTS)
+def test_a_sheet_lacking_a_field_with_a_default_decodes(field_name: str) -> None:
+    """A checkpoint stored before the field existed decodes; absent is the schema's default."""
+    checkpoint = _checkpoint()
+    sheet_key = next(iter(checkpoint["sheets"]))
+    del checkpoint["sheets"][sheet_key][field_name]
+
+    decoded = msgspec.convert(checkpoint, METHODS["job.status"].result_type)
+
+    field = SCHEMA.components["SheetState"].field(field_name)
+    assert field is not None
+    expected = field.default if field.has_default else msgspec.UNSET
+    assert getattr(decoded.sheets[sheet_key], field_name) == expected
+
+
+def test_sheet_fields_with_defaults_are_those_of_the_conductor() -> None:
+    # Of SheetState's 61 fields, only sheet_num has no default in the conductor's model.
+    assert len(SHEET_FIELDS_WITH_DEFAULTS) == 60
+    assert "sheet_num" not in SHEET_FIELDS_WITH_DEFAULTS
+
+
+def test_a_sheet_lacking_its_number_is_refused() -> None:
+    checkpoint = _checkpoint()
+    del next(iter(checkpoint["sheets"].values()))["sheet_num"]
+    with pytest.raises(msgspec.ValidationError, match="sheet_num"):
+        msgspec.convert(checkpoint, METHODS["job.status"].result_type)
+
+
+def test_free_form_timestamps_decode_as_written() -> None:
+    checkpoint = _checkpoint()
+    checkpoint["resume_at"] = "after the rate limit"
+    sheet = next(iter(checkpoint["sheets"].values()))
+    sheet["validation_details"] = [{"passed": True, "checked_at": "yesterday, 14:02"}]
+    sheet["progress_snapshots"] = [{"phase": "executing", "snapshot_at": "1764597731.5"}]
+
+    decoded = msgspec.convert(checkpoint, METHODS["job.status"].result_type)
+
+    decoded_sheet = next(iter(decoded.sheets.values()))
+    assert decoded.resume_at == "after the rate limit"
+    assert decoded_sheet.validation_details[0].checked_at == "yesterday, 14:02"
+    assert decoded_sheet.progress_snapshots[0].snapshot_at == "1764597731.5"
+
+
+@pytest.mark.parametrize("last_seen", ["2026-11-30T14:02:11.512339", "30/11/2026 14:02"])
+def test_learning_pattern_last_seen_is_kept_as_sent(last_seen: str) -> None:
+    pattern = {
+        "id": "p1",
+        "pattern_type": "retry",
+        "pattern_name": "backoff",
+        "description": None,
+        "effectiveness_score": 0.5,
+        "priority_score": 0.5,
+        "occurrence_count": 3,
+        "last_seen": last_seen,
+        "quarantine_status": "pending",
+        "trust_score": 0.5,
+    }
+    decoded = msgspec.convert(
+        {"patterns": [pattern]}, METHODS["daemon.learning.patterns"].result_type
+    )
+    assert decoded.patterns[0].last_seen == last_seen

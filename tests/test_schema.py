@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from codegen import schema
+from codegen.model import from_document
 
 SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "marianne.openrpc.json"
 
@@ -27,9 +28,21 @@ def test_schema_is_valid(document: Json) -> None:
     schema.validate(document)
 
 
-def test_schema_describes_all_25_methods(document: Json) -> None:
+def test_method_names_are_unique(document: Json) -> None:
     names = [method["name"] for method in document["methods"]]
-    assert len(names) == len(set(names)) == 25
+    assert names
+    assert len(names) == len(set(names))
+
+
+def test_absent_flags_are_false(document: Json) -> None:
+    method = copy.deepcopy(_method(document, "job.cancel"))
+    del method["x-idempotent"], method["x-streaming"]
+    method.update({"name": "job.cancel.quietly", "x-python-name": "cancel_job_quietly"})
+    document = copy.deepcopy(document)
+    document["methods"].append(method)
+    added = from_document(document).method("job.cancel.quietly")
+    assert added is not None
+    assert (added.idempotent, added.streaming) == (False, False)
 
 
 def test_all_protocol_error_codes_are_declared(document: Json) -> None:
@@ -57,8 +70,8 @@ def _add_unknown_method_key(document: Json) -> None:
     _method(document, "job.status")["idempotent"] = True
 
 
-def _drop_idempotent_flag(document: Json) -> None:
-    del _method(document, "job.cancel")["x-idempotent"]
+def _idempotent_flag_not_a_boolean(document: Json) -> None:
+    _method(document, "job.cancel")["x-idempotent"] = "no"
 
 
 def _drop_python_name(document: Json) -> None:
@@ -94,6 +107,10 @@ def _mutable_param_default(document: Json) -> None:
     statuses["schema"]["default"] = ["completed"]
 
 
+def _x_source_not_a_path(document: Json) -> None:
+    document["components"]["schemas"]["DaemonStatus"]["x-source"] = ["marianne", "DaemonStatus"]
+
+
 def _unknown_exception_class(document: Json) -> None:
     document["x-error-exceptions"]["JOB_NOT_FOUND"] = "NoSuchError"
 
@@ -102,7 +119,7 @@ def _unknown_exception_class(document: Json) -> None:
     ("mutate", "path_fragment"),
     [
         (_add_unknown_method_key, "$.methods["),
-        (_drop_idempotent_flag, "x-idempotent"),
+        (_idempotent_flag_not_a_boolean, "x-idempotent"),
         (_drop_python_name, "x-python-name"),
         (_untagged_object_union, "result.schema.anyOf"),
         (_two_string_kinds_in_a_component, "DaemonStatus.properties.version.anyOf"),
@@ -110,6 +127,7 @@ def _unknown_exception_class(document: Json) -> None:
         (_required_after_optional, ".params["),
         (_mutable_param_default, ".schema.default"),
         (_unknown_exception_class, "x-error-exceptions.JOB_NOT_FOUND"),
+        (_x_source_not_a_path, "DaemonStatus.x-source"),
     ],
 )
 def test_broken_copies_are_rejected_naming_the_path(
@@ -128,7 +146,7 @@ def test_cli_reports_the_path_of_a_broken_schema(
     from codegen.__main__ import main
 
     broken = copy.deepcopy(document)
-    _drop_idempotent_flag(broken)
+    _idempotent_flag_not_a_boolean(broken)
     path = tmp_path / "broken.json"
     path.write_text(json.dumps(broken))
     assert main(["check", "--schema", str(path), "--out", str(tmp_path / "out")]) == 2

@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 
-from codegen.diff import diff_documents, main, summarize_against_git
+from codegen.diff import Change, diff_protocols, main, summarize_against_git
+from codegen.model import from_document
 from codegen.schema import validate
 
 Json = dict[str, Any]
@@ -157,6 +158,11 @@ def _require_result_field(doc: Json) -> None:
 
 def _unrequire_result_field(doc: Json) -> None:
     _component(doc, "DaemonStatus")["required"].remove("uptime_seconds")
+
+
+def _default_result_field(doc: Json) -> None:
+    _unrequire_result_field(doc)
+    _component(doc, "DaemonStatus")["properties"]["uptime_seconds"]["default"] = 0.0
 
 
 def _add_submit_option(*, required: bool) -> Mutation:
@@ -329,7 +335,7 @@ ROWS = [
         ("param-type-changed", B, "job.status(workspace)"),
     ),
     _row("param-now-required", _require_param, ("param-now-required", B, "daemon.events(limit)")),
-    _row("param-now-optional", _unrequire_param, ("param-now-optional", C, "job.status(job_id)")),
+    _row("param-now-defaulted", _unrequire_param, ("param-now-defaulted", C, "job.status(job_id)")),
     _row("param-default", _change_default, ("param-default-changed", H, "job.history(limit)")),
     _row(
         "param-moved",
@@ -400,6 +406,11 @@ ROWS = [
         ("field-now-optional", B, "DaemonStatus.uptime_seconds"),
     ),
     _row(
+        "field-now-defaulted",
+        _default_result_field,
+        ("field-now-defaulted", C, "DaemonStatus.uptime_seconds"),
+    ),
+    _row(
         "struct-field-optional",
         _add_submit_option(required=False),
         ("field-added-optional", C, "JobRequest.budget_usd"),
@@ -451,6 +462,10 @@ ROWS = [
     ),
     _row("docs-only", _edit_docs_only),
 ]
+
+
+def diff_documents(old: Json, new: Json) -> list[Change]:
+    return diff_protocols(from_document(old), from_document(new))
 
 
 def _changed(document: Json, mutate: Mutation) -> Json:

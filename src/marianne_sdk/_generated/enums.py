@@ -1,4 +1,4 @@
-# Generated from schema/marianne.openrpc.json (sha256 b257ebbac3c711a1) by `python -m codegen generate`.
+# Generated from schema/marianne.openrpc.json (sha256 4d66e71e5aefae2f) by `python -m codegen generate`.
 # Do not edit: change the schema and regenerate (`make generate`).
 """Known values of the conductor's open enumerations.
 
@@ -224,7 +224,7 @@ class KnownObserverEventName(StrEnum):
     JOB_ITERATION = "job.iteration"
     BATON_SHEET_ATTEMPT_RESULT = "baton.sheet.attempt_result"
     BATON_SHEET_SKIPPED = "baton.sheet.skipped"
-    BATON_SHEET_INSTRUMENT_FALLBACK = "baton.sheet.instrument_fallback"
+    BATON_INSTRUMENT_FALLBACK = "baton.instrument.fallback"
     BATON_SHEET_RETRY_SCHEDULED = "baton.sheet.retry_scheduled"
     BATON_SHEET_STALE_CHECK = "baton.sheet.stale_check"
     BATON_RATE_LIMIT_ACTIVE = "baton.rate_limit.active"

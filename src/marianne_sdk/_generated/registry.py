@@ -1,4 +1,4 @@
-# Generated from schema/marianne.openrpc.json (sha256 b257ebbac3c711a1) by `python -m codegen generate`.
+# Generated from schema/marianne.openrpc.json (sha256 4d66e71e5aefae2f) by `python -m codegen generate`.
 # Do not edit: change the schema and regenerate (`make generate`).
 """The method registry and the error-code table."""
 
@@ -122,7 +122,10 @@ JOB_LIST: MethodInfo[params.JobListParams, list[models.JobListEntry]] = MethodIn
     result_type=list[models.JobListEntry],
     idempotent=True,
     streaming=False,
-    errors=(-32603,),
+    errors=(
+        -32602,
+        -32603,
+    ),
     summary="List every job the daemon knows.",
 )
 

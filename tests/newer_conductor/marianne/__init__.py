@@ -1,0 +1,3 @@
+"""A stand-in for a newer conductor (see ../README.md)."""
+
+__version__ = "0.2.0"
