@@ -181,13 +181,14 @@ class Wrapper:
             lines += _entry(f"{param.name}: {_param_text(param)}")
         if method.streaming:
             lines += _entry(
-                "idle_timeout: Raise ``TimeoutError`` when no event arrives for that many "
-                "seconds; ``None`` waits as long as the stream is open."
+                "idle_timeout: Raise ``DaemonTimeoutError`` when no event arrives for that "
+                "many seconds; ``None`` waits as long as the stream is open."
             )
         else:
             lines += _entry(
-                "timeout: Seconds the whole call may take, after which ``TimeoutError`` is "
-                "raised; ``None`` uses the client's ``timeout``."
+                "timeout: Seconds the whole call may take, after which "
+                "``DaemonTimeoutError`` is raised; left out, the client's ``timeout``; "
+                "``None``, no deadline."
             )
         return lines
 

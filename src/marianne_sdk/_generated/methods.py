@@ -73,8 +73,8 @@ class AsyncMethods(AsyncInvoker):
                     ``None``.
                 - ``client_cwd``: Base directory for resolving a relative workspace taken from
                     the config file. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobResponse: Result of job.submit, job.resume and job.modify. A rejection is a
@@ -118,8 +118,8 @@ class AsyncMethods(AsyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Ignored by the daemon (the registry is the source of truth); accepted for
                 compatibility. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobState: Result of job.status (and the state of job.errors / job.diagnose): one of
@@ -165,8 +165,8 @@ class AsyncMethods(AsyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Ignored by the daemon (the registry is the source of truth); accepted for
                 compatibility. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             PauseResult: Result of job.pause: {paused: true}, or {paused: false, error: message}
@@ -212,8 +212,8 @@ class AsyncMethods(AsyncInvoker):
                 resolve against the daemon's current directory. Defaults to ``None``.
             no_reload: Skip reloading the config from disk and use the cached snapshot (only
                 truthiness is checked). Defaults to ``False``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobResponse: Result of job.submit, job.resume and job.modify. A rejection is a
@@ -263,8 +263,8 @@ class AsyncMethods(AsyncInvoker):
                 required', not an error. Defaults to ``None``.
             workspace: Overrides the workspace used when the job is resumed; "" and null both
                 mean not given. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobResponse: Result of job.submit, job.resume and job.modify. A rejection is a
@@ -304,8 +304,8 @@ class AsyncMethods(AsyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Ignored by the daemon (the registry is the source of truth); accepted for
                 compatibility. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             CancelResult: Result of job.cancel.
@@ -340,8 +340,8 @@ class AsyncMethods(AsyncInvoker):
         lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             list[JobListEntry]: One item of job.list: an in-memory job's metadata dict, or a
@@ -387,8 +387,8 @@ class AsyncMethods(AsyncInvoker):
                 any age. Defaults to ``None``.
             job_ids: Only these job ids; null means all ids, [] deletes nothing. Defaults to
                 ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ClearResult: Result of job.clear.
@@ -429,8 +429,8 @@ class AsyncMethods(AsyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Ignored by the daemon (the registry is the source of truth); accepted for
                 compatibility. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobErrorsResult: Result of job.errors.
@@ -469,8 +469,8 @@ class AsyncMethods(AsyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Only changes the returned workspace string; "" and null both mean not
                 given. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobDiagnoseResult: Result of job.diagnose.
@@ -518,8 +518,8 @@ class AsyncMethods(AsyncInvoker):
             sheet_num: Only this sheet's attempts; null means all sheets. Defaults to ``None``.
             limit: Maximum number of records; negative means unlimited. Must not be null.
                 Defaults to ``50``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             HistoryResult: Result of job.history.
@@ -571,8 +571,8 @@ class AsyncMethods(AsyncInvoker):
                 workspace. Defaults to ``None``.
             sheet_num: Echoed back only; the daemon does not use it. Defaults to ``None``.
             dry_run: Echoed back only; the daemon does not use it. Defaults to ``False``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             RecoverResult: Result of job.recover.
@@ -609,8 +609,8 @@ class AsyncMethods(AsyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             DaemonStatus: Result of daemon.status: a short summary of the daemon.
@@ -644,8 +644,8 @@ class AsyncMethods(AsyncInvoker):
         Args:
             graceful: Wait for running jobs (up to shutdown_timeout_seconds) before cancelling
                 them. Defaults to ``True``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ShutdownResult: Result of daemon.shutdown.
@@ -674,8 +674,8 @@ class AsyncMethods(AsyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             DaemonConfig: Result of daemon.config: the daemon's live configuration
@@ -702,8 +702,8 @@ class AsyncMethods(AsyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             HealthResult: Result of daemon.health (liveness probe).
@@ -731,8 +731,8 @@ class AsyncMethods(AsyncInvoker):
         is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ReadinessResult: Result of daemon.ready (readiness probe).
@@ -760,8 +760,8 @@ class AsyncMethods(AsyncInvoker):
         is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             DaemonTopResult: Result of daemon.top: a profiler SystemSnapshot, or {error:
@@ -790,8 +790,8 @@ class AsyncMethods(AsyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             TopStreamResult: Result of daemon.top.stream: the profiler's JSONL path, or {error:
@@ -826,8 +826,8 @@ class AsyncMethods(AsyncInvoker):
         Args:
             limit: Number of most recent events; 0 means all, negative skips the oldest N. Must
                 not be null. Defaults to ``50``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ProcessEventsResult: Result of daemon.events.
@@ -868,8 +868,8 @@ class AsyncMethods(AsyncInvoker):
         its own, closed when the block is left.
 
         Args:
-            idle_timeout: Raise ``TimeoutError`` when no event arrives for that many seconds;
-                ``None`` waits as long as the stream is open.
+            idle_timeout: Raise ``DaemonTimeoutError`` when no event arrives for that many
+                seconds; ``None`` waits as long as the stream is open.
 
         Returns:
             EventStream[ObserverEvent]: The params of each ``monitor.event`` notification, as
@@ -909,8 +909,8 @@ class AsyncMethods(AsyncInvoker):
         Args:
             job_id: Only this job's events; null means all jobs. Defaults to ``None``.
             limit: Maximum number of events. Must not be null. Defaults to ``50``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ObserverEventsResult: Result of daemon.observer_events.
@@ -944,8 +944,8 @@ class AsyncMethods(AsyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             RateLimitsResult: Result of daemon.rate_limits.
@@ -978,8 +978,8 @@ class AsyncMethods(AsyncInvoker):
         Args:
             instrument: Only this instrument's (or backend's) limits; null means all. Defaults
                 to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ClearRateLimitsResult: Result of daemon.clear_rate_limits.
@@ -1017,8 +1017,8 @@ class AsyncMethods(AsyncInvoker):
         Args:
             limit: Maximum number of patterns; negative means unlimited. Must not be null.
                 Defaults to ``20``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             LearningPatternsResult: Result of daemon.learning.patterns.
@@ -1090,8 +1090,8 @@ class SyncMethods(SyncInvoker):
                     ``None``.
                 - ``client_cwd``: Base directory for resolving a relative workspace taken from
                     the config file. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobResponse: Result of job.submit, job.resume and job.modify. A rejection is a
@@ -1135,8 +1135,8 @@ class SyncMethods(SyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Ignored by the daemon (the registry is the source of truth); accepted for
                 compatibility. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobState: Result of job.status (and the state of job.errors / job.diagnose): one of
@@ -1182,8 +1182,8 @@ class SyncMethods(SyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Ignored by the daemon (the registry is the source of truth); accepted for
                 compatibility. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             PauseResult: Result of job.pause: {paused: true}, or {paused: false, error: message}
@@ -1229,8 +1229,8 @@ class SyncMethods(SyncInvoker):
                 resolve against the daemon's current directory. Defaults to ``None``.
             no_reload: Skip reloading the config from disk and use the cached snapshot (only
                 truthiness is checked). Defaults to ``False``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobResponse: Result of job.submit, job.resume and job.modify. A rejection is a
@@ -1280,8 +1280,8 @@ class SyncMethods(SyncInvoker):
                 required', not an error. Defaults to ``None``.
             workspace: Overrides the workspace used when the job is resumed; "" and null both
                 mean not given. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobResponse: Result of job.submit, job.resume and job.modify. A rejection is a
@@ -1321,8 +1321,8 @@ class SyncMethods(SyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Ignored by the daemon (the registry is the source of truth); accepted for
                 compatibility. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             CancelResult: Result of job.cancel.
@@ -1357,8 +1357,8 @@ class SyncMethods(SyncInvoker):
         lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             list[JobListEntry]: One item of job.list: an in-memory job's metadata dict, or a
@@ -1404,8 +1404,8 @@ class SyncMethods(SyncInvoker):
                 any age. Defaults to ``None``.
             job_ids: Only these job ids; null means all ids, [] deletes nothing. Defaults to
                 ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ClearResult: Result of job.clear.
@@ -1446,8 +1446,8 @@ class SyncMethods(SyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Ignored by the daemon (the registry is the source of truth); accepted for
                 compatibility. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobErrorsResult: Result of job.errors.
@@ -1486,8 +1486,8 @@ class SyncMethods(SyncInvoker):
             job_id: The job id (the config file's stem, or a fleet's name).
             workspace: Only changes the returned workspace string; "" and null both mean not
                 given. Defaults to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             JobDiagnoseResult: Result of job.diagnose.
@@ -1535,8 +1535,8 @@ class SyncMethods(SyncInvoker):
             sheet_num: Only this sheet's attempts; null means all sheets. Defaults to ``None``.
             limit: Maximum number of records; negative means unlimited. Must not be null.
                 Defaults to ``50``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             HistoryResult: Result of job.history.
@@ -1588,8 +1588,8 @@ class SyncMethods(SyncInvoker):
                 workspace. Defaults to ``None``.
             sheet_num: Echoed back only; the daemon does not use it. Defaults to ``None``.
             dry_run: Echoed back only; the daemon does not use it. Defaults to ``False``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             RecoverResult: Result of job.recover.
@@ -1626,8 +1626,8 @@ class SyncMethods(SyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             DaemonStatus: Result of daemon.status: a short summary of the daemon.
@@ -1661,8 +1661,8 @@ class SyncMethods(SyncInvoker):
         Args:
             graceful: Wait for running jobs (up to shutdown_timeout_seconds) before cancelling
                 them. Defaults to ``True``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ShutdownResult: Result of daemon.shutdown.
@@ -1691,8 +1691,8 @@ class SyncMethods(SyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             DaemonConfig: Result of daemon.config: the daemon's live configuration
@@ -1719,8 +1719,8 @@ class SyncMethods(SyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             HealthResult: Result of daemon.health (liveness probe).
@@ -1748,8 +1748,8 @@ class SyncMethods(SyncInvoker):
         is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ReadinessResult: Result of daemon.ready (readiness probe).
@@ -1777,8 +1777,8 @@ class SyncMethods(SyncInvoker):
         is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             DaemonTopResult: Result of daemon.top: a profiler SystemSnapshot, or {error:
@@ -1807,8 +1807,8 @@ class SyncMethods(SyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             TopStreamResult: Result of daemon.top.stream: the profiler's JSONL path, or {error:
@@ -1841,8 +1841,8 @@ class SyncMethods(SyncInvoker):
         Args:
             limit: Number of most recent events; 0 means all, negative skips the oldest N. Must
                 not be null. Defaults to ``50``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ProcessEventsResult: Result of daemon.events.
@@ -1883,8 +1883,8 @@ class SyncMethods(SyncInvoker):
         its own, closed when the block is left.
 
         Args:
-            idle_timeout: Raise ``TimeoutError`` when no event arrives for that many seconds;
-                ``None`` waits as long as the stream is open.
+            idle_timeout: Raise ``DaemonTimeoutError`` when no event arrives for that many
+                seconds; ``None`` waits as long as the stream is open.
 
         Returns:
             SyncEventStream[ObserverEvent]: The params of each ``monitor.event`` notification,
@@ -1924,8 +1924,8 @@ class SyncMethods(SyncInvoker):
         Args:
             job_id: Only this job's events; null means all jobs. Defaults to ``None``.
             limit: Maximum number of events. Must not be null. Defaults to ``50``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ObserverEventsResult: Result of daemon.observer_events.
@@ -1959,8 +1959,8 @@ class SyncMethods(SyncInvoker):
         connection is lost.
 
         Args:
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             RateLimitsResult: Result of daemon.rate_limits.
@@ -1993,8 +1993,8 @@ class SyncMethods(SyncInvoker):
         Args:
             instrument: Only this instrument's (or backend's) limits; null means all. Defaults
                 to ``None``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             ClearRateLimitsResult: Result of daemon.clear_rate_limits.
@@ -2032,8 +2032,8 @@ class SyncMethods(SyncInvoker):
         Args:
             limit: Maximum number of patterns; negative means unlimited. Must not be null.
                 Defaults to ``20``.
-            timeout: Seconds the whole call may take, after which ``TimeoutError`` is raised;
-                ``None`` uses the client's ``timeout``.
+            timeout: Seconds the whole call may take, after which ``DaemonTimeoutError`` is
+                raised; left out, the client's ``timeout``; ``None``, no deadline.
 
         Returns:
             LearningPatternsResult: Result of daemon.learning.patterns.
