@@ -11,8 +11,9 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# pip >= 25.1 installs PEP 735 dependency groups.
+	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
+	$(BIN)/python -m pip install --quiet -e '.[trio]' --group dev
 	touch $(STAMP)
 
 generate: $(STAMP)
@@ -23,6 +24,8 @@ check: $(STAMP)
 	$(BIN)/ruff format --check src codegen tests bench examples
 	$(BIN)/mypy
 	$(BIN)/python -m codegen check
+	# pyright finds the environment through the `python` on PATH.
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/basedpyright --verifytypes marianne_sdk --ignoreexternal
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
