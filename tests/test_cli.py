@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 from tests.fake_thread import ThreadedFake, threaded_fake
 
+import marianne_sdk
 from marianne_sdk import (
     METHODS,
     DaemonError,
@@ -23,7 +26,17 @@ from marianne_sdk import (
     RequestTooLargeError,
     UntrustedDaemonError,
 )
-from marianne_sdk.cli import exit_code_for
+from marianne_sdk.cli import (
+    EXIT_BROKEN_PIPE,
+    EXIT_CODES,
+    EXIT_CONDUCTOR_BUSY,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    exit_code_for,
+)
 from marianne_sdk.sync import DaemonClient
 
 COMMAND = [sys.executable, "-m", "marianne_sdk"]
@@ -70,8 +83,44 @@ def error_line(result: subprocess.CompletedProcess[str]) -> str:
 def test_help_documents_every_exit_code() -> None:
     result = cli("--help")
     assert result.returncode == 0
-    for code in range(7):
+    codes = {EXIT_OK, EXIT_ERROR, EXIT_USAGE, *(code for _, code in EXIT_CODES)}
+    for code in (*codes, EXIT_REJECTED, EXIT_CONDUCTOR_BUSY, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE):
         assert f"\n  {code}  " in result.stdout
+
+
+def test_version() -> None:
+    result = cli("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        f"marianne-sdk {marianne_sdk.__version__}\n",
+        "",
+    )
+    assert marianne_sdk.__version__ == importlib.metadata.version("marianne-sdk")
+
+
+@pytest.mark.parametrize(
+    ("command", "shown", "hidden"),
+    [
+        ("methods", ["--json"], ["--socket", "--clone", "--timeout"]),
+        ("fake-daemon", ["--socket"], ["--clone", "--timeout", "--json"]),
+        ("status", ["--socket", "--clone", "--timeout", "--json"], []),
+        ("watch", ["--socket", "--json", "--idle-timeout"], []),
+    ],
+)
+def test_subcommand_help_lists_only_the_options_it_uses(
+    command: str, shown: list[str], hidden: list[str]
+) -> None:
+    result = cli(command, "--help")
+    assert result.returncode == 0
+    options = set(re.findall(r"--[a-z-]+", result.stdout))
+    assert set(shown) <= options
+    assert not options & set(hidden)
+
+
+def test_unused_options_after_the_command_are_usage_errors() -> None:
+    result = cli("methods", "--timeout", "5")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --timeout 5" in result.stderr
 
 
 def test_module_and_console_script_agree() -> None:
@@ -163,15 +212,29 @@ def test_pause_resume_cancel(socket_path: Path) -> None:
 def test_call_with_json_or_key_values(fake: ThreadedFake) -> None:
     assert ok_json(at(fake, "call", "daemon.events", "limit=5", "--json")) == {"events": []}
     assert ok_json(at(fake, "call", "daemon.events", '{"limit": 5}', "--json")) == {"events": []}
-    rejected = at(fake, "call", "job.status", "job_id=nope")  # not JSON: sent as a string
+    rejected = at(fake, "call", "job.status", "job_id=nope")
     assert error_line(rejected) == "error: JobSubmissionError: Job 'nope' not found"
     pretty = at(fake, "call", "daemon.health")
     assert pretty.stdout.startswith("{\n  ")
     assert json.loads(pretty.stdout)["status"] == "ok"
 
 
+def test_key_values_take_the_params_schema_types(fake: ThreadedFake) -> None:
+    """A string param keeps digits as text: job ids are file stems."""
+    assert at(fake, "submit", "/scores/123.yaml").returncode == 0
+    assert ok_json(at(fake, "call", "job.status", "job_id=123", "--json"))["job_id"] == "123"
+    numbers = at(fake, "call", "job.history", "job_id=123", "sheet_num=1", "limit=2", "--json")
+    assert numbers.returncode == 0
+    [sent] = [r for r in fake.fake.requests if r.method == "job.history"]
+    assert sent.params == {"job_id": "123", "sheet_num": 1, "limit": 2}
+    flags = at(fake, "call", "job.recover", "job_id=true", "dry_run=true", "--json")
+    assert flags.returncode in {0, 4}
+    [sent] = [r for r in fake.fake.requests if r.method == "job.recover"]
+    assert sent.params == {"job_id": "true", "dry_run": True}
+
+
 def test_invalid_params_are_refused_before_sending(fake: ThreadedFake) -> None:
-    wrong_type = at(fake, "call", "job.status", "job_id=42")
+    wrong_type = at(fake, "call", "daemon.events", "limit=many")
     unknown_key = at(fake, "call", "job.status", "job_id=x", "jobid=y")
     for result in (wrong_type, unknown_key):
         assert result.returncode == 4
@@ -302,10 +365,105 @@ def test_fake_daemon_command(socket_path: Path) -> None:
     assert not socket_path.exists()
 
 
-def test_exit_code_other_errors(fake: ThreadedFake) -> None:
-    result = at(fake, "--timeout", "0", "status")
-    assert result.returncode == 1
-    assert error_line(result) == "error: ValueError: timeout must be positive, got 0.0"
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--timeout", "0", "status"],
+        ["status", "--timeout", "-1"],
+        ["--timeout", "nan", "jobs"],
+        ["--timeout", "soon", "jobs"],
+        ["watch", "--idle-timeout", "0"],
+    ],
+)
+def test_durations_must_be_positive(fake: ThreadedFake, args: list[str]) -> None:
+    result = at(fake, *args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+    assert "timeout" in error_line_of_usage(result)
+    assert fake.fake.requests == []
+
+
+def error_line_of_usage(result: subprocess.CompletedProcess[str]) -> str:
+    *_, last = result.stderr.splitlines()
+    assert last.startswith("marianne-sdk: error: ")
+    return last
+
+
+def test_closed_stdout_ends_quietly(fake: ThreadedFake) -> None:
+    """``marianne-sdk jobs | head -1``: the reader is gone before anything is printed."""
+    for args in (["jobs"], ["jobs", "--json"], ["methods"]):
+        process = subprocess.Popen(
+            [*COMMAND, "--socket", fake.socket_path, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        with process:
+            assert process.stdout is not None
+            process.stdout.close()  # the only reading end: every write now fails with EPIPE
+            _, stderr = process.communicate(timeout=30)
+        assert (process.returncode, stderr) == (EXIT_BROKEN_PIPE, "")
+    assert fake.fake.count("job.list") == 2
+
+
+def test_closed_stdout_through_the_shell(fake: ThreadedFake) -> None:
+    shell = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", '"$@" | head -1', "bash", *COMMAND, "methods"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=30,
+        check=False,
+    )
+    assert shell.stdout.split() == ["METHOD", "PYTHON", "FLAGS", "SUMMARY"]
+    assert shell.stderr == ""
+    assert shell.returncode in {0, EXIT_BROKEN_PIPE}  # 0 if all was written before head left
+
+
+def json_error(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The one JSON object a failing command writes to stderr under --json."""
+    [line] = result.stderr.splitlines()
+    report: dict[str, Any] = json.loads(line)
+    assert report["exit_status"] == result.returncode
+    return report
+
+
+def test_json_errors(fake: ThreadedFake, tmp_path: Path) -> None:
+    assert json_error(at(fake, "job", "nope", "--json")) == {
+        "error": "JobSubmissionError",
+        "message": "Job 'nope' not found",
+        "code": -32000,
+        "exit_status": 4,
+    }
+    absent = json_error(cli("--json", "--socket", str(tmp_path / "absent.sock"), "status"))
+    assert (absent["error"], absent["code"], absent["exit_status"]) == (
+        "DaemonNotRunningError",
+        None,
+        3,
+    )
+    assert str(tmp_path / "absent.sock") in absent["message"]
+    fake.run(fake.fake.inject, "delay", "daemon.status", delay=10.0)
+    timeout = json_error(at(fake, "--json", "--timeout", "0.2", "status"))
+    assert (timeout["error"], timeout["exit_status"]) == ("TimeoutError", 6)
+    refused = at(fake, "--json", "cancel", "unknown")  # a result that says no
+    assert json.loads(refused.stdout) == {"cancelled": False}
+    assert json_error(refused) == {
+        "error": "rejected",
+        "message": "no running task for job 'unknown'",
+        "code": None,
+        "exit_status": 4,
+    }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--timeout", "0", "status"], ["call", "job.status", "not-key-value"], ["no-such-command"]],
+)
+def test_json_usage_errors(args: list[str]) -> None:
+    report = json_error(cli("--json", *args))
+    assert (report["error"], report["code"], report["exit_status"]) == ("usage", None, 2)
+    assert report["message"]
 
 
 @pytest.mark.parametrize(
@@ -316,6 +474,9 @@ def test_exit_code_other_errors(fake: ThreadedFake) -> None:
         (InvalidParamsError("x"), 4),  # refused locally: no code
         (RequestTooLargeError("x"), 5),
         (DaemonError("x"), 1),  # raised locally, no daemon involved
+        (DaemonError("x", code=-32099), 4),  # a JSON-RPC error the schema does not name
+        (TimeoutError(), 6),
+        (KeyError("x"), 1),
     ],
 )
 def test_exit_code_for_each_error_class(error: BaseException, code: int) -> None:
