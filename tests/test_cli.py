@@ -385,7 +385,7 @@ def test_durations_must_be_positive(fake: ThreadedFake, args: list[str]) -> None
 
 def error_line_of_usage(result: subprocess.CompletedProcess[str]) -> str:
     *_, last = result.stderr.splitlines()
-    assert last.startswith("marianne-sdk: error: ")
+    assert re.match(r"marianne-sdk( [a-z-]+)?: error: ", last), last
     return last
 
 

@@ -163,8 +163,10 @@ def _report_error(
 def _report_usage(error: _UsageError, parser: argparse.ArgumentParser, *, json_errors: bool) -> int:
     if json_errors:
         return _report_error("usage", str(error), EXIT_USAGE, as_json=True)
-    (error.parser or parser).print_usage(sys.stderr)
-    print(f"{parser.prog}: error: {error}", file=sys.stderr)
+    # As argparse reports it: the usage of the (sub)command whose arguments are wrong.
+    wrong = error.parser or parser
+    wrong.print_usage(sys.stderr)
+    print(f"{wrong.prog}: error: {error}", file=sys.stderr)
     return EXIT_USAGE
 
 
@@ -255,7 +257,7 @@ def _build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    _add_options(parser, tuple(_OPTIONS), defaults=True)
+    _add_options(parser, _CLIENT_OPTIONS, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(
