@@ -98,6 +98,7 @@ def exit_code_for(error: BaseException) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command ``argv`` (default: ``sys.argv[1:]``); return its exit status."""
     arguments = _attach_clone_values(sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
     json_errors = "--json" in arguments
