@@ -48,16 +48,18 @@ test-lowest: $(STAMP)
 
 # The suite on each supported Python found under $(PYENV_VERSIONS), each in .venv-pyX.Y.
 test-all-pythons: $(STAMP)
-	@set -e; for minor in $(SUPPORTED_PYTHONS); do \
+	@failed=""; for minor in $(SUPPORTED_PYTHONS); do \
 	  python=$$(ls -d $(PYENV_VERSIONS)/$$minor.*/bin/python$$minor 2>/dev/null | sort -V | tail -n 1); \
 	  if [ -z "$$python" ]; then \
 	    echo "SKIPPED Python $$minor: no $(PYENV_VERSIONS)/$$minor.*/bin/python$$minor"; continue; \
 	  fi; \
 	  echo "== Python $$minor: $$python"; \
-	  $(BIN)/uv venv --quiet --python $$python .venv-py$$minor; \
-	  $(BIN)/uv pip install --quiet --python .venv-py$$minor/bin/python -e '.[trio]' --group test; \
-	  .venv-py$$minor/bin/python -m pytest -p no:cacheprovider -q; \
-	done
+	  $(BIN)/uv venv --quiet --python $$python .venv-py$$minor \
+	  && $(BIN)/uv pip install --quiet --python .venv-py$$minor/bin/python -e '.[trio]' --group test \
+	  && .venv-py$$minor/bin/python -m pytest -p no:cacheprovider -q \
+	  || failed="$$failed $$minor"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "FAILED on Python$$failed"; exit 1; fi
 
 # The documentation site, into site/; any warning fails the build.
 docs: $(STAMP)

@@ -22,6 +22,7 @@ from marianne_sdk import (
     METHODS,
     DaemonError,
     InvalidParamsError,
+    JobRequest,
     JobSubmissionError,
     RequestTooLargeError,
     UntrustedDaemonError,
@@ -243,8 +244,11 @@ def test_invalid_params_are_refused_before_sending(fake: ThreadedFake) -> None:
 
 
 def test_watch_prints_events_until_idle(fake: ThreadedFake) -> None:
+    # The idle timeout only has to outlast the gaps between the job's events
+    # (10 ms steps): the job is submitted in-process, not by a second command
+    # whose start-up on a loaded machine could take longer.
     watch = subprocess.Popen(
-        [*COMMAND, "--socket", fake.socket_path, "watch", "--json", "--idle-timeout", "0.5"],
+        [*COMMAND, "--socket", fake.socket_path, "watch", "--json", "--idle-timeout", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -252,7 +256,8 @@ def test_watch_prints_events_until_idle(fake: ThreadedFake) -> None:
     )
     with watch:
         fake.wait_for(lambda: fake.fake.monitor_subscribers == 1)
-        assert at(fake, "submit", "/scores/watched.yaml").returncode == 0
+        with DaemonClient(fake.socket_path) as client:
+            assert client.submit_job(JobRequest(config_path="/scores/watched.yaml")).job_id
         stdout, stderr = watch.communicate(timeout=30)
     assert (watch.returncode, stderr) == (0, "")
     events = [json.loads(line) for line in stdout.splitlines()]
