@@ -89,11 +89,21 @@ def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> Iterator[str]
     yield ""
 
 
-def python_signature(function: Any) -> str:
-    """``function``'s parameters and return type as written, without ``self``."""
+def python_call(function: Any, prefix: str) -> str:
+    """``prefix`` + ``function``'s parameters and return type as written, without ``self``.
+
+    Long signatures get one parameter per line, as the code formatter writes them.
+    """
     signature = inspect.signature(function)
-    parameters = list(signature.parameters.values())[1:]
-    text = str(signature.replace(parameters=parameters))
+    parts = []
+    for parameter in list(signature.parameters.values())[1:]:
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY and "*" not in parts:
+            parts.append("*")
+        parts.append(str(parameter))
+    returns = f" -> {signature.return_annotation}"
+    text = f"{prefix}({', '.join(parts)}){returns}"
+    if len(text) > 88:
+        text = f"{prefix}(\n" + "".join(f"    {part},\n" for part in parts) + f"){returns}"
     # The generated code's annotations are strings naming the generated modules.
     return text.replace("'", "").replace("models.", "")
 
@@ -132,13 +142,13 @@ def methods_page(schema: dict[str, Any]) -> str:
 def method_section(method: dict[str, Any], schema: dict[str, Any]) -> list[str]:
     name = method["name"]
     python_name = method["x-python-name"]
-    signature = python_signature(getattr(DaemonClient, python_name))
     awaited = "" if method["x-streaming"] else "await "
+    call = python_call(getattr(DaemonClient, python_name), f"{awaited}client.{python_name}")
     lines = [
         f"### `{name}` {{ #{anchor(name)} }}",
         "",
         "```python",
-        f"{awaited}client.{python_name}{signature}",
+        call,
         "```",
         "",
         prose(method["summary"]),
