@@ -35,18 +35,19 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The suite against the lowest versions pyproject.toml allows for the runtime
-# dependencies and the trio extra (the test tools at their newest), in a
+# dependencies and the trio extra (the test and docs tools at their newest), in a
 # fresh $(LOWEST).
 test-lowest: $(STAMP)
 	rm -rf $(LOWEST)
 	$(BIN)/uv venv --quiet --python $(PYTHON) $(LOWEST)
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[trio]'
 	$(BIN)/uv pip freeze --quiet --python $(LOWEST)/bin/python --exclude-editable > $(LOWEST)/runtime.txt
-	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --group test -c $(LOWEST)/runtime.txt
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --group test --group docs -c $(LOWEST)/runtime.txt
 	$(LOWEST)/bin/python -m tests.declared_minima
 	$(LOWEST)/bin/python -m pytest -p no:cacheprovider
 
-# The suite on each supported Python found under $(PYENV_VERSIONS), each in .venv-pyX.Y.
+# The suite on each supported Python found under $(PYENV_VERSIONS), each in .venv-pyX.Y;
+# a missing one is skipped with a message.
 test-all-pythons: $(STAMP)
 	@failed=""; for minor in $(SUPPORTED_PYTHONS); do \
 	  python=$$(ls -d $(PYENV_VERSIONS)/$$minor.*/bin/python$$minor 2>/dev/null | sort -V | tail -n 1); \
@@ -54,8 +55,8 @@ test-all-pythons: $(STAMP)
 	    echo "SKIPPED Python $$minor: no $(PYENV_VERSIONS)/$$minor.*/bin/python$$minor"; continue; \
 	  fi; \
 	  echo "== Python $$minor: $$python"; \
-	  $(BIN)/uv venv --quiet --python $$python .venv-py$$minor \
-	  && $(BIN)/uv pip install --quiet --python .venv-py$$minor/bin/python -e '.[trio]' --group test \
+	  $(BIN)/uv venv --quiet --clear --python $$python .venv-py$$minor \
+	  && $(BIN)/uv pip install --quiet --python .venv-py$$minor/bin/python -e '.[trio]' --group test --group docs \
 	  && .venv-py$$minor/bin/python -m pytest -p no:cacheprovider -q \
 	  || failed="$$failed $$minor"; \
 	done; \
