@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import os
+import re
 import select
 import signal
 import subprocess
@@ -14,15 +16,28 @@ from typing import Any
 
 import pytest
 
+import marianne_sdk
 from marianne_sdk import (
     METHODS,
+    ConductorBusyError,
     DaemonError,
     InvalidParamsError,
+    JobRequest,
     JobSubmissionError,
     RequestTooLargeError,
     UntrustedDaemonError,
 )
-from marianne_sdk.cli import exit_code_for
+from marianne_sdk.cli import (
+    EXIT_BROKEN_PIPE,
+    EXIT_CODES,
+    EXIT_CONDUCTOR_BUSY,
+    EXIT_ERROR,
+    EXIT_INTERRUPTED,
+    EXIT_OK,
+    EXIT_REJECTED,
+    EXIT_USAGE,
+    exit_code_for,
+)
 from marianne_sdk.sync import DaemonClient
 from marianne_sdk.testing import FakeDaemon, ThreadedFakeDaemon
 
@@ -70,8 +85,44 @@ def error_line(result: subprocess.CompletedProcess[str]) -> str:
 def test_help_documents_every_exit_code() -> None:
     result = cli("--help")
     assert result.returncode == 0
-    for code in range(7):
+    codes = {EXIT_OK, EXIT_ERROR, EXIT_USAGE, *(code for _, code in EXIT_CODES)}
+    for code in (*codes, EXIT_REJECTED, EXIT_CONDUCTOR_BUSY, EXIT_INTERRUPTED, EXIT_BROKEN_PIPE):
         assert f"\n  {code}  " in result.stdout
+
+
+def test_version() -> None:
+    result = cli("--version")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        f"marianne-sdk {marianne_sdk.__version__}\n",
+        "",
+    )
+    assert marianne_sdk.__version__ == importlib.metadata.version("marianne-sdk")
+
+
+@pytest.mark.parametrize(
+    ("command", "shown", "hidden"),
+    [
+        ("methods", ["--json"], ["--socket", "--clone", "--timeout"]),
+        ("fake-daemon", ["--socket"], ["--clone", "--timeout", "--json"]),
+        ("status", ["--socket", "--clone", "--timeout", "--json"], []),
+        ("watch", ["--socket", "--json", "--idle-timeout"], []),
+    ],
+)
+def test_subcommand_help_lists_only_the_options_it_uses(
+    command: str, shown: list[str], hidden: list[str]
+) -> None:
+    result = cli(command, "--help")
+    assert result.returncode == 0
+    options = set(re.findall(r"--[a-z-]+", result.stdout))
+    assert set(shown) <= options
+    assert not options & set(hidden)
+
+
+def test_unused_options_after_the_command_are_usage_errors() -> None:
+    result = cli("methods", "--timeout", "5")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --timeout 5" in result.stderr
 
 
 def test_module_and_console_script_agree() -> None:
@@ -163,15 +214,29 @@ def test_pause_resume_cancel(socket_path: Path) -> None:
 def test_call_with_json_or_key_values(fake: ThreadedFakeDaemon) -> None:
     assert ok_json(at(fake, "call", "daemon.events", "limit=5", "--json")) == {"events": []}
     assert ok_json(at(fake, "call", "daemon.events", '{"limit": 5}', "--json")) == {"events": []}
-    rejected = at(fake, "call", "job.status", "job_id=nope")  # not JSON: sent as a string
+    rejected = at(fake, "call", "job.status", "job_id=nope")
     assert error_line(rejected) == "error: JobSubmissionError: Job 'nope' not found"
     pretty = at(fake, "call", "daemon.health")
     assert pretty.stdout.startswith("{\n  ")
     assert json.loads(pretty.stdout)["status"] == "ok"
 
 
+def test_key_values_take_the_params_schema_types(fake: ThreadedFakeDaemon) -> None:
+    """A string param keeps digits as text: job ids are file stems."""
+    assert at(fake, "submit", "/scores/123.yaml").returncode == 0
+    assert ok_json(at(fake, "call", "job.status", "job_id=123", "--json"))["job_id"] == "123"
+    numbers = at(fake, "call", "job.history", "job_id=123", "sheet_num=1", "limit=2", "--json")
+    assert numbers.returncode == 0
+    [sent] = [r for r in fake.requests if r.method == "job.history"]
+    assert sent.params == {"job_id": "123", "sheet_num": 1, "limit": 2}
+    flags = at(fake, "call", "job.recover", "job_id=true", "dry_run=true", "--json")
+    assert flags.returncode in {0, 4}
+    [sent] = [r for r in fake.requests if r.method == "job.recover"]
+    assert sent.params == {"job_id": "true", "dry_run": True}
+
+
 def test_invalid_params_are_refused_before_sending(fake: ThreadedFakeDaemon) -> None:
-    wrong_type = at(fake, "call", "job.status", "job_id=42")
+    wrong_type = at(fake, "call", "daemon.events", "limit=many")
     unknown_key = at(fake, "call", "job.status", "job_id=x", "jobid=y")
     for result in (wrong_type, unknown_key):
         assert result.returncode == 4
@@ -180,8 +245,11 @@ def test_invalid_params_are_refused_before_sending(fake: ThreadedFakeDaemon) -> 
 
 
 def test_watch_prints_events_until_idle(fake: ThreadedFakeDaemon) -> None:
+    # The idle timeout only has to outlast the gaps between the job's events
+    # (10 ms steps): the job is submitted in-process, not by a second command
+    # whose start-up on a loaded machine could take longer.
     watch = subprocess.Popen(
-        [*COMMAND, "--socket", fake.socket_path, "watch", "--json", "--idle-timeout", "0.5"],
+        [*COMMAND, "--socket", fake.socket_path, "watch", "--json", "--idle-timeout", "2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -189,7 +257,8 @@ def test_watch_prints_events_until_idle(fake: ThreadedFakeDaemon) -> None:
     )
     with watch:
         fake.wait_for(lambda: fake.monitor_subscribers == 1)
-        assert at(fake, "submit", "/scores/watched.yaml").returncode == 0
+        with DaemonClient(fake.socket_path) as client:
+            assert client.submit_job(JobRequest(config_path="/scores/watched.yaml")).job_id
         stdout, stderr = watch.communicate(timeout=30)
     assert (watch.returncode, stderr) == (0, "")
     events = [json.loads(line) for line in stdout.splitlines()]
@@ -288,6 +357,19 @@ def test_exit_code_usage(args: list[str]) -> None:
     assert "usage:" in result.stderr
 
 
+def test_exit_code_conductor_busy(socket_path: Path) -> None:
+    with (
+        FakeDaemon.in_thread(socket_path, max_served_connections=1) as fake,
+        DaemonClient(socket_path, max_idle_seconds=60) as holder,
+    ):
+        holder.health()  # its idle connection holds the only slot
+        result = cli("--socket", str(socket_path), "--timeout", "1", "status")
+        assert result.returncode == 7
+        assert error_line(result).startswith("error: ConductorBusyError: ")
+        assert "held by other programs" in result.stderr
+        assert fake.count("daemon.status") == 0
+
+
 def test_fake_daemon_command(socket_path: Path) -> None:
     served = subprocess.Popen(
         [*COMMAND, "fake-daemon", "--socket", str(socket_path)],
@@ -303,13 +385,105 @@ def test_fake_daemon_command(socket_path: Path) -> None:
     assert not socket_path.exists()
 
 
-def test_exit_code_other_errors(fake: ThreadedFakeDaemon) -> None:
-    result = at(fake, "--timeout", "0", "status")
-    assert result.returncode == 1
-    assert (
-        error_line(result)
-        == "error: ValueError: timeout must be a positive number of seconds or None, got 0.0"
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--timeout", "0", "status"],
+        ["status", "--timeout", "-1"],
+        ["--timeout", "nan", "jobs"],
+        ["--timeout", "soon", "jobs"],
+        ["watch", "--idle-timeout", "0"],
+    ],
+)
+def test_durations_must_be_positive(fake: ThreadedFakeDaemon, args: list[str]) -> None:
+    result = at(fake, *args)
+    assert result.returncode == 2
+    assert "usage:" in result.stderr
+    assert "timeout" in error_line_of_usage(result)
+    assert fake.requests == []
+
+
+def error_line_of_usage(result: subprocess.CompletedProcess[str]) -> str:
+    *_, last = result.stderr.splitlines()
+    assert re.match(r"marianne-sdk( [a-z-]+)?: error: ", last), last
+    return last
+
+
+def test_closed_stdout_ends_quietly(fake: ThreadedFakeDaemon) -> None:
+    """``marianne-sdk jobs | head -1``: the reader is gone before anything is printed."""
+    for args in (["jobs"], ["jobs", "--json"], ["methods"]):
+        process = subprocess.Popen(
+            [*COMMAND, "--socket", fake.socket_path, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=ENV,
+        )
+        with process:
+            assert process.stdout is not None
+            process.stdout.close()  # the only reading end: every write now fails with EPIPE
+            _, stderr = process.communicate(timeout=30)
+        assert (process.returncode, stderr) == (EXIT_BROKEN_PIPE, "")
+    assert fake.count("job.list") == 2
+
+
+def test_closed_stdout_through_the_shell(fake: ThreadedFakeDaemon) -> None:
+    shell = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", '"$@" | head -1', "bash", *COMMAND, "methods"],
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=30,
+        check=False,
     )
+    assert shell.stdout.split() == ["METHOD", "PYTHON", "FLAGS", "SUMMARY"]
+    assert shell.stderr == ""
+    assert shell.returncode in {0, EXIT_BROKEN_PIPE}  # 0 if all was written before head left
+
+
+def json_error(result: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The one JSON object a failing command writes to stderr under --json."""
+    [line] = result.stderr.splitlines()
+    report: dict[str, Any] = json.loads(line)
+    assert report["exit_status"] == result.returncode
+    return report
+
+
+def test_json_errors(fake: ThreadedFakeDaemon, tmp_path: Path) -> None:
+    assert json_error(at(fake, "job", "nope", "--json")) == {
+        "error": "JobSubmissionError",
+        "message": "Job 'nope' not found",
+        "code": -32000,
+        "exit_status": 4,
+    }
+    absent = json_error(cli("--json", "--socket", str(tmp_path / "absent.sock"), "status"))
+    assert (absent["error"], absent["code"], absent["exit_status"]) == (
+        "DaemonNotRunningError",
+        None,
+        3,
+    )
+    assert str(tmp_path / "absent.sock") in absent["message"]
+    fake.run(fake.inject, "delay", "daemon.status", delay=10.0)
+    timeout = json_error(at(fake, "--json", "--timeout", "0.2", "status"))
+    assert (timeout["error"], timeout["exit_status"]) == ("TimeoutError", 6)
+    refused = at(fake, "--json", "cancel", "unknown")  # a result that says no
+    assert json.loads(refused.stdout) == {"cancelled": False}
+    assert json_error(refused) == {
+        "error": "rejected",
+        "message": "no running task for job 'unknown'",
+        "code": None,
+        "exit_status": 4,
+    }
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--timeout", "0", "status"], ["call", "job.status", "not-key-value"], ["no-such-command"]],
+)
+def test_json_usage_errors(args: list[str]) -> None:
+    report = json_error(cli("--json", *args))
+    assert (report["error"], report["code"], report["exit_status"]) == ("usage", None, 2)
+    assert report["message"]
 
 
 @pytest.mark.parametrize(
@@ -320,6 +494,10 @@ def test_exit_code_other_errors(fake: ThreadedFakeDaemon) -> None:
         (InvalidParamsError("x"), 4),  # refused locally: no code
         (RequestTooLargeError("x"), 5),
         (DaemonError("x"), 1),  # raised locally, no daemon involved
+        (DaemonError("x", code=-32099), 4),  # a JSON-RPC error the schema does not name
+        (TimeoutError(), 6),
+        (ConductorBusyError("x"), 7),  # a timeout, with a code of its own
+        (KeyError("x"), 1),
     ],
 )
 def test_exit_code_for_each_error_class(error: BaseException, code: int) -> None:

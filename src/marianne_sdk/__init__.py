@@ -6,6 +6,8 @@ for tests is :class:`marianne_sdk.testing.FakeDaemon`. The result models and
 the known values of open enumerations are importable from here.
 """
 
+from importlib.metadata import version as _distribution_version
+
 from ._client import DaemonClient
 from ._errors import (
     ConductorBusyError,
@@ -33,6 +35,9 @@ from ._generated.models import *  # noqa: F403
 from ._generated.registry import METHODS
 from ._invoke import NOT_GIVEN, EventStream, NotGiven, Timeout
 from ._method import MethodInfo
+
+__version__: str = _distribution_version("marianne-sdk")
+"""The installed distribution's version (from its metadata)."""
 
 __all__ = [
     "METHODS",

@@ -2,7 +2,7 @@
 
 Every failure that comes from the daemon or from talking to it derives from
 :class:`DaemonError`. The mapping from JSON-RPC error codes to these classes is
-generated from the schema (``_generated/error_codes.py``).
+generated from the schema (``ERROR_CLASS_BY_CODE`` in ``_generated/registry.py``).
 """
 
 from __future__ import annotations

@@ -1,25 +1,29 @@
 """``marianne-sdk``: the conductor's methods from the shell, through the blocking client.
 
 Every command prints its result on stdout (``--json`` for machine-readable
-output) and any error on stderr as one line, ``error: <ClassName>: message``,
-with an exit code that depends on the kind of error (see ``EPILOG``).
+output) and any error on stderr: one line, ``error: <ClassName>: message``, or
+under ``--json`` one JSON object (``error``, ``message``, ``code``,
+``exit_status``). The exit status depends on the kind of error (see ``EPILOG``).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import math
 import os
 import signal
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import anyio
 import msgspec
 
+from . import __version__
 from ._discovery import resolve_socket_path
 from ._errors import (
+    ConductorBusyError,
     ConnectionLostError,
     DaemonError,
     DaemonNotRunningError,
@@ -38,6 +42,24 @@ EXIT_NOT_RUNNING = 3
 EXIT_REJECTED = 4
 EXIT_PROTOCOL = 5
 EXIT_TIMEOUT = 6
+EXIT_CONDUCTOR_BUSY = 7
+# As a shell reports a command ended by SIGINT or SIGPIPE.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+
+EXIT_CODES: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], int], ...] = (
+    (ConductorBusyError, EXIT_CONDUCTOR_BUSY),
+    (DaemonNotRunningError, EXIT_NOT_RUNNING),
+    ((ProtocolError, ConnectionLostError, RequestTooLargeError), EXIT_PROTOCOL),
+    (InvalidParamsError, EXIT_REJECTED),
+    (TimeoutError, EXIT_TIMEOUT),
+)
+"""Exit status by error class; the first row ``error`` is an instance of wins.
+
+A subclass with a status of its own goes before its bases. Any other
+:class:`DaemonError` built from a JSON-RPC error response exits with
+``EXIT_REJECTED``, and everything else with ``EXIT_ERROR``.
+"""
 
 EPILOG = """\
 exit codes:
@@ -52,7 +74,15 @@ exit codes:
      operation was refused
   5  protocol error or connection lost (ProtocolError, ConnectionLostError,
      RequestTooLargeError)
-  6  timeout (TimeoutError)
+  6  timeout (DaemonTimeoutError, TimeoutError)
+  7  conductor busy: it is up, but every one of its connection slots stayed held
+     by other programs until the timeout (ConductorBusyError)
+  130  interrupted (Ctrl-C); watch exits 0
+  141  stdout closed early (e.g. piped into head); nothing is printed
+
+With --json, an error is one JSON object on stderr:
+  {"error": "<ClassName>", "message": "...", "code": <JSON-RPC code or null>,
+   "exit_status": <exit code>}
 
 The socket is --socket, else the clone's socket with --clone[=NAME], else
 $MARIANNE_SOCKET, else /tmp/marianne.sock.
@@ -61,49 +91,107 @@ $MARIANNE_SOCKET, else /tmp/marianne.sock.
 
 def exit_code_for(error: BaseException) -> int:
     """The exit code documented in ``EPILOG`` for ``error``."""
-    if isinstance(error, DaemonNotRunningError):
-        return EXIT_NOT_RUNNING
-    if isinstance(error, ProtocolError | ConnectionLostError | RequestTooLargeError):
-        return EXIT_PROTOCOL
-    if isinstance(error, InvalidParamsError) or (
-        isinstance(error, DaemonError) and error.code is not None
-    ):
+    for classes, code in EXIT_CODES:
+        if isinstance(error, classes):
+            return code
+    if isinstance(error, DaemonError) and error.code is not None:
         return EXIT_REJECTED
-    if isinstance(error, TimeoutError):
-        return EXIT_TIMEOUT
     return EXIT_ERROR
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command ``argv`` (default: ``sys.argv[1:]``); return its exit status."""
+    arguments = _attach_clone_values(sys.argv[1:] if argv is None else argv)
     parser = _build_parser()
-    args = parser.parse_args(_attach_clone_values(sys.argv[1:] if argv is None else argv))
+    json_errors = "--json" in arguments
+    try:
+        try:
+            args = parser.parse_args(arguments)
+            return _run(args)
+        except _UsageError as error:
+            return _report_usage(error, parser, json_errors=json_errors)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here at the latest
+    except BrokenPipeError:
+        # Nothing more can reach the reader; without a stdout, the interpreter
+        # would report the failed flush again at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         socket_path = resolve_socket_path(args.socket, clone=args.clone)
     except ValueError as error:
-        parser.error(f"--socket and --clone: {error}")
+        raise _UsageError(f"--socket and --clone: {error}") from None
     if args.command == "methods":
         return _methods(args)
     if args.command == "fake-daemon":
         if args.socket is None:
-            parser.error("fake-daemon needs --socket PATH")
+            raise _UsageError("fake-daemon needs --socket PATH")
         return _fake_daemon(args)
     options: dict[str, Any] = {} if args.timeout is None else {"timeout": args.timeout}
     try:
         with DaemonClient(socket_path, **options) as client:
             code: int = args.run(client, args)
             return code
-    except _UsageError as error:
-        parser.error(str(error))
+    except (_UsageError, BrokenPipeError):
+        raise
     except KeyboardInterrupt:
-        return 128 + signal.SIGINT
+        return EXIT_INTERRUPTED
     except Exception as error:
-        message = " ".join(str(error).split())  # one line, whatever the error says
-        name = type(error).__name__
-        print(f"error: {name}: {message}" if message else f"error: {name}", file=sys.stderr)
-        return exit_code_for(error)
+        return _report_error(
+            type(error).__name__,
+            str(error),
+            exit_code_for(error),
+            code=error.code if isinstance(error, DaemonError) else None,
+            as_json=args.json,
+        )
+
+
+def _report_error(
+    error: str, message: str, status: int, *, code: int | None = None, as_json: bool
+) -> int:
+    """Print an error on stderr, as one line or as one JSON object; return ``status``."""
+    if as_json:
+        report = {"error": error, "message": message, "code": code, "exit_status": status}
+        print(msgspec.json.encode(report).decode(), file=sys.stderr)
+    else:
+        message = " ".join(message.split())  # one line, whatever the error says
+        print(f"error: {error}: {message}" if message else f"error: {error}", file=sys.stderr)
+    return status
+
+
+def _report_usage(error: _UsageError, parser: argparse.ArgumentParser, *, json_errors: bool) -> int:
+    if json_errors:
+        return _report_error("usage", str(error), EXIT_USAGE, as_json=True)
+    # As argparse reports it: the usage of the (sub)command whose arguments are wrong.
+    wrong = error.parser or parser
+    wrong.print_usage(sys.stderr)
+    print(f"{wrong.prog}: error: {error}", file=sys.stderr)
+    return EXIT_USAGE
 
 
 # --- arguments -------------------------------------------------------------
+
+
+class _UsageError(Exception):
+    """A command's arguments make no sense (exit code 2).
+
+    ``parser`` is the (sub)command parser whose usage line to show, if any.
+    """
+
+    def __init__(self, message: str, parser: argparse.ArgumentParser | None = None) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _ArgumentParser(argparse.ArgumentParser):
+    """Raises bad arguments as :class:`_UsageError`, so that ``--json`` can report them."""
+
+    def error(self, message: str) -> NoReturn:
+        raise _UsageError(message, self)
 
 
 def _attach_clone_values(argv: Sequence[str]) -> list[str]:
@@ -116,58 +204,88 @@ def _attach_clone_values(argv: Sequence[str]) -> list[str]:
     return ["--clone=" if arg == "--clone" else arg for arg in argv]
 
 
-def _add_global_options(parser: argparse.ArgumentParser, *, defaults: bool) -> None:
-    # Accepted before and after the command. Sub-parsers must not set defaults:
-    # theirs would overwrite a value given before the command.
-    def default(value: Any) -> Any:
-        return value if defaults else argparse.SUPPRESS
+def _seconds(text: str) -> float:
+    """A duration option: a positive, finite number of seconds."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not (seconds > 0 and math.isfinite(seconds)):
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return seconds
 
-    parser.add_argument("--socket", metavar="PATH", default=default(None), help="socket path")
-    parser.add_argument(
-        "--clone",
-        metavar="[=NAME]",
-        default=default(None),
-        help="use the clone conductor's socket (--clone or --clone=NAME)",
-    )
-    parser.add_argument(
-        "--timeout",
-        type=float,
-        metavar="SECONDS",
-        default=default(None),
-        help="per-call timeout (default: the client's, 30 s)",
-    )
-    parser.add_argument(
-        "--json",
-        action="store_true",
-        default=default(False),
-        help="machine-readable output (one JSON document; one per line for watch)",
-    )
+
+# Options accepted before the command, and after it by the commands they affect.
+_OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "--socket": (None, {"metavar": "PATH", "help": "socket path"}),
+    "--clone": (
+        None,
+        {
+            "metavar": "[=NAME]",
+            "help": "use the clone conductor's socket (--clone or --clone=NAME)",
+        },
+    ),
+    "--timeout": (
+        None,
+        {
+            "type": _seconds,
+            "metavar": "SECONDS",
+            "help": "per-call timeout (default: the client's, 30 s)",
+        },
+    ),
+    "--json": (
+        False,
+        {
+            "action": "store_true",
+            "help": "machine-readable output (one JSON document; one per line for watch)",
+        },
+    ),
+}
+_CLIENT_OPTIONS = tuple(_OPTIONS)
+
+
+def _add_options(parser: argparse.ArgumentParser, names: Sequence[str], *, defaults: bool) -> None:
+    # Sub-parsers must not set defaults: theirs would overwrite a value given
+    # before the command.
+    for name in names:
+        default, settings = _OPTIONS[name]
+        parser.add_argument(name, default=default if defaults else argparse.SUPPRESS, **settings)
 
 
 def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _ArgumentParser(
         prog="marianne-sdk",
         description="Talk to the Marianne conductor over its JSON-RPC socket.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    _add_global_options(parser, defaults=True)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    _add_options(parser, _CLIENT_OPTIONS, defaults=True)
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def command(name: str, run: Callable[..., int] | None, help: str) -> argparse.ArgumentParser:
+    def command(
+        name: str,
+        run: Callable[..., int] | None,
+        help: str,
+        options: Sequence[str] = _CLIENT_OPTIONS,
+    ) -> argparse.ArgumentParser:
+        """A sub-command, which takes after its name only the ``options`` it uses."""
         sub = commands.add_parser(name, help=help, description=help)
-        _add_global_options(sub, defaults=False)
+        _add_options(sub, options, defaults=False)
         sub.set_defaults(run=run)
         return sub
 
-    command("methods", None, "list the conductor's methods")
+    command("methods", None, "list the conductor's methods", options=["--json"])
     call = command("call", _call, "call any method")
     call.add_argument("method", metavar="METHOD")
     call.add_argument(
         "params",
         nargs="*",
         metavar="PARAMS_JSON | key=value",
-        help="a JSON object, or key=value pairs (values are JSON when they parse, else strings)",
+        help=(
+            "a JSON object, or key=value pairs: a value stays text where the param is a "
+            "string, else it is read as JSON when it parses"
+        ),
     )
     command("status", _status, "daemon status")
     command("health", _health, "daemon liveness")
@@ -183,18 +301,28 @@ def _build_parser() -> argparse.ArgumentParser:
     watch = command("watch", _watch, "print the daemon's events until interrupted")
     watch.add_argument(
         "--idle-timeout",
-        type=float,
+        type=_seconds,
         metavar="SECONDS",
         help="stop (exit 0) after SECONDS without an event",
     )
     _add_fake_daemon_options(
-        command("fake-daemon", None, "serve a simulated conductor on --socket until interrupted")
+        command(
+            "fake-daemon",
+            None,
+            "serve a simulated conductor on --socket until interrupted",
+            options=["--socket"],
+        )
     )
     return parser
 
 
-def _parse_params(words: Sequence[str]) -> dict[str, Any]:
-    """``['{"a": 1}']`` or ``['a=1', 'b=x']`` → ``{"a": 1, "b": "x"}``."""
+def _parse_params(words: Sequence[str], params_type: type[msgspec.Struct] | None) -> dict[str, Any]:
+    """``['{"a": 1}']`` or ``['a=1', 'b=x']`` → ``{"a": 1, "b": "x"}``.
+
+    A ``key=value`` value stays text where ``params_type`` (the method's
+    params, None for a method the SDK does not know) takes a string for
+    ``key``: job ids are file stems, and ``123`` is one.
+    """
     if len(words) == 1 and words[0].lstrip().startswith("{"):
         try:
             params = msgspec.json.decode(words[0])
@@ -203,20 +331,35 @@ def _parse_params(words: Sequence[str]) -> dict[str, Any]:
         if not isinstance(params, dict):
             raise _UsageError("PARAMS_JSON must be a JSON object")
         return params
+    field_types = (
+        {}
+        if params_type is None
+        else {field.encode_name: field.type for field in msgspec.structs.fields(params_type)}
+    )
     params = {}
     for word in words:
         key, equals, text = word.partition("=")
         if not equals or not key:
             raise _UsageError(f"expected key=value or one JSON object, got {word!r}")
-        try:
-            params[key] = msgspec.json.decode(text)
-        except msgspec.DecodeError:
-            params[key] = text
+        params[key] = _param_value(text, field_types.get(key))
     return params
 
 
-class _UsageError(Exception):
-    """A command's arguments make no sense (exit code 2)."""
+def _param_value(text: str, field_type: Any) -> Any:
+    if field_type is not None and _is_valid(text, field_type):
+        return text
+    try:
+        return msgspec.json.decode(text)
+    except msgspec.DecodeError:
+        return text  # the client's validation names the param if it wanted something else
+
+
+def _is_valid(value: Any, target_type: Any) -> bool:
+    try:
+        msgspec.convert(value, target_type)
+    except msgspec.ValidationError:
+        return False
+    return True
 
 
 # --- commands ---------------------------------------------------------------
@@ -259,8 +402,8 @@ def _method_flags(idempotent: bool, streaming: bool) -> str:
 
 
 def _call(client: DaemonClient, args: argparse.Namespace) -> int:
-    params = _parse_params(args.params)
     info = METHODS.get(args.method)
+    params = _parse_params(args.params, None if info is None else info.params_type)
     if info is not None and info.streaming:
         raise _UsageError(f"{info.name} streams events: use `marianne-sdk watch`")
     # The client validates the params of known methods before sending anything.
@@ -361,31 +504,32 @@ def _submit(client: DaemonClient, args: argparse.Namespace) -> int:
     )
     response = client.submit_job(request)
     _show_fields(args, response)
-    return _refused(response.message) if response.status == "rejected" else EXIT_OK
+    return _refused(args, response.message) if response.status == "rejected" else EXIT_OK
 
 
 def _pause(client: DaemonClient, args: argparse.Namespace) -> int:
     result = client.pause_job(args.job_id)
     _show_fields(args, result)
-    return EXIT_OK if result.paused else _refused(result.error or "not paused")
+    return EXIT_OK if result.paused else _refused(args, result.error or "not paused")
 
 
 def _resume(client: DaemonClient, args: argparse.Namespace) -> int:
     response = client.resume_job(args.job_id)
     _show_fields(args, response)
-    return _refused(response.message) if response.status == "rejected" else EXIT_OK
+    return _refused(args, response.message) if response.status == "rejected" else EXIT_OK
 
 
 def _cancel(client: DaemonClient, args: argparse.Namespace) -> int:
     result = client.cancel_job(args.job_id)
     _show_fields(args, result)
-    return EXIT_OK if result.cancelled else _refused(f"no running task for job {args.job_id!r}")
+    return (
+        EXIT_OK if result.cancelled else _refused(args, f"no running task for job {args.job_id!r}")
+    )
 
 
-def _refused(reason: str | None) -> int:
+def _refused(args: argparse.Namespace, reason: str | None) -> int:
     """A job operation the daemon refused with a result rather than an error."""
-    print(f"error: rejected: {reason or 'no reason given'}", file=sys.stderr)
-    return EXIT_REJECTED
+    return _report_error("rejected", reason or "no reason given", EXIT_REJECTED, as_json=args.json)
 
 
 def _watch(client: DaemonClient, args: argparse.Namespace) -> int:

@@ -204,13 +204,13 @@ class FakeDaemon:
         self._max_served = max_served_connections
         self.requests: list[ReceivedRequest] = []
         """Every request read, in order (blank lines and refused envelopes excluded)."""
-        self.open_connections = 0
+        self.open_connections: int = 0
         """Connections accepted and not yet closed, served or waiting for a slot."""
-        self.served_connections = 0
+        self.served_connections: int = 0
         """Connections being served now (at most ``max_served_connections``)."""
-        self.accepted_connections = 0
+        self.accepted_connections: int = 0
         """Connections accepted since the fake started."""
-        self.shutting_down = False
+        self.shutting_down: bool = False
         """Set by ``daemon.shutdown``: health reports it, new jobs are rejected."""
         self._counts: Counter[str] = Counter()
         self._custom: dict[str, tuple[Handler, str | None]] = {}
