@@ -463,7 +463,7 @@ def test_json_errors(fake: ThreadedFakeDaemon, tmp_path: Path) -> None:
         3,
     )
     assert str(tmp_path / "absent.sock") in absent["message"]
-    fake.run(fake.inject, "delay", "daemon.status", delay=10.0)
+    fake.inject("delay", "daemon.status", delay=10.0)
     timeout = json_error(at(fake, "--json", "--timeout", "0.2", "status"))
     assert (timeout["error"], timeout["exit_status"]) == ("TimeoutError", 6)
     refused = at(fake, "--json", "cancel", "unknown")  # a result that says no
