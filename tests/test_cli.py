@@ -465,7 +465,7 @@ def test_json_errors(fake: ThreadedFakeDaemon, tmp_path: Path) -> None:
     assert str(tmp_path / "absent.sock") in absent["message"]
     fake.inject("delay", "daemon.status", delay=10.0)
     timeout = json_error(at(fake, "--json", "--timeout", "0.2", "status"))
-    assert (timeout["error"], timeout["exit_status"]) == ("TimeoutError", 6)
+    assert (timeout["error"], timeout["exit_status"]) == ("DaemonTimeoutError", 6)
     refused = at(fake, "--json", "cancel", "unknown")  # a result that says no
     assert json.loads(refused.stdout) == {"cancelled": False}
     assert json_error(refused) == {

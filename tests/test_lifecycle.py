@@ -76,15 +76,22 @@ async def test_the_users_own_error_leaves_the_blocks_as_the_same_object(
     socket_path: Path,
 ) -> None:
     raised = UsersOwnError("mine")
+
+    async def users_code() -> None:
+        async with (
+            FakeDaemon(socket_path) as fake,
+            DaemonClient(fake.socket_path) as client,
+            client.monitor() as events,
+        ):
+            await fake.wait_for(lambda: fake.monitor_subscribers == 1)
+            fake.emit("one")
+            async for _ in events:
+                raise raised
+
     with pytest.raises(UsersOwnError) as caught:
-        async with FakeDaemon(socket_path) as fake, DaemonClient(fake.socket_path) as client:
-            async with client.monitor() as events:
-                await fake.wait_for(lambda: fake.monitor_subscribers == 1)
-                fake.emit("one")
-                async for _ in events:
-                    raise raised
+        await users_code()
     assert caught.value is raised
-    assert not socket_path.exists(), "the fake stopped on the way out"
+    assert not await anyio.Path(socket_path).exists(), "the fake stopped on the way out"
 
 
 async def test_a_stream_error_leaves_the_monitor_block_as_itself(fake: FakeDaemon) -> None:
@@ -115,7 +122,7 @@ async def test_entered_in_one_task_and_left_in_another(socket_path: Path) -> Non
     assert (await clients[0].health()).status == "ok"
     async with anyio.create_task_group() as task_group:
         task_group.start_soon(stack.aclose)
-    assert not socket_path.exists()
+    assert not await anyio.Path(socket_path).exists()
     with pytest.raises(DaemonError, match="closed"):
         await clients[0].health()
 

@@ -33,7 +33,8 @@ async def other_program(fake: FakeDaemon, backend: str, mode: str) -> AsyncItera
     command = [sys.executable, "-m", "tests.programs.guest", fake.socket_path, backend, mode]
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     async with await anyio.open_process(command, env=env, cwd=ROOT) as process:
-        assert process.stdout is not None and process.stdin is not None
+        assert process.stdout is not None
+        assert process.stdin is not None
         with anyio.fail_after(30):
             assert (await process.stdout.receive()).startswith(b"ready")
         try:
@@ -61,12 +62,14 @@ async def test_a_program_after_a_burst_leaves_room_for_another(
 
 
 async def test_a_busy_program_leaves_room_for_another(fake: FakeDaemon, anyio_backend: Any) -> None:
-    async with other_program(fake, backend_name(anyio_backend), "busy"):
-        async with DaemonClient(fake.socket_path) as client:
-            for _ in range(20):
-                started = time.monotonic()
-                await client.health()
-                assert time.monotonic() - started < 1.0
+    async with (
+        other_program(fake, backend_name(anyio_backend), "busy"),
+        DaemonClient(fake.socket_path) as client,
+    ):
+        for _ in range(20):
+            started = time.monotonic()
+            await client.health()
+            assert time.monotonic() - started < 1.0
     assert fake.count("daemon.health") >= 8 + 20
 
 
@@ -95,20 +98,23 @@ async def test_monitor_blocks_share_one_subscription(fake: FakeDaemon) -> None:
 async def test_a_slow_consumer_neither_delays_another_nor_misses_events_silently(
     fake: FakeDaemon,
 ) -> None:
-    async with DaemonClient(fake.socket_path, stream_buffer_size=10) as client:
-        async with client.monitor() as slow, client.monitor() as quick:
-            await fake.wait_for(lambda: fake.monitor_subscribers == 1)
-            seen: list[int] = []
-            with anyio.fail_after(10):  # the slow block reads nothing meanwhile
-                for batch in range(8):
-                    for number in range(5 * batch, 5 * batch + 5):
-                        fake.emit("tick", sheet_num=number)
-                    while len(seen) < 5 * batch + 5:
-                        seen.append((await quick.__anext__()).sheet_num)
-            assert seen == list(range(40))
-            assert quick.missed == 0
-            assert slow.missed == 30, "the slow block is told how many events it lost"
-            assert [(await slow.__anext__()).sheet_num for _ in range(10)] == list(range(10))
+    async with (
+        DaemonClient(fake.socket_path, stream_buffer_size=10) as client,
+        client.monitor() as slow,
+        client.monitor() as quick,
+    ):
+        await fake.wait_for(lambda: fake.monitor_subscribers == 1)
+        seen: list[int] = []
+        with anyio.fail_after(10):  # the slow block reads nothing meanwhile
+            for batch in range(8):
+                for number in range(5 * batch, 5 * batch + 5):
+                    fake.emit("tick", sheet_num=number)
+                while len(seen) < 5 * batch + 5:
+                    seen.append((await quick.__anext__()).sheet_num)
+        assert seen == list(range(40))
+        assert quick.missed == 0
+        assert slow.missed == 30, "the slow block is told how many events it lost"
+        assert [(await slow.__anext__()).sheet_num for _ in range(10)] == list(range(10))
 
 
 async def test_the_shared_subscription_survives_a_slow_block_while_calls_go_on(
