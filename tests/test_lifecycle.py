@@ -251,3 +251,26 @@ def test_the_blocking_client_takes_the_async_clients_arguments() -> None:
     blocking = inspect.signature(sync.DaemonClient)
     asynchronous = inspect.signature(DaemonClient)
     assert blocking == asynchronous
+
+
+async def test_reprs_say_where_and_what_is_held(fake: FakeDaemon) -> None:
+    async with DaemonClient(fake.socket_path) as client:
+        await client.health()
+        assert repr(client) == (
+            f"<DaemonClient {fake.socket_path!r}: 0 connection(s) in use, 1 idle, 0 stream(s)>"
+        )
+        events = client.monitor()
+        assert "daemon.monitor.stream" not in repr(events)  # not subscribed yet
+        async with events:
+            assert repr(events).startswith("<Subscription daemon.monitor.stream open")
+    assert repr(client) == f"<DaemonClient {fake.socket_path!r}: closed>"
+    assert repr(fake).startswith(f"<FakeDaemon {fake.socket_path!r} serving: ")
+
+
+async def test_a_path_that_is_no_socket_is_named_as_such(tmp_path: Path) -> None:
+    regular = tmp_path / "file"
+    regular.write_text("")
+    for path in (tmp_path, regular):
+        with pytest.raises(DaemonNotRunningError, match="is not a socket"):
+            async with DaemonClient(path) as client:
+                await client.health()

@@ -266,6 +266,14 @@ class FakeDaemon:
         """The socket the fake listens on."""
         return self._path
 
+    def __repr__(self) -> str:
+        serving = "serving" if self._task_group is not None else "not serving"
+        cap = "no cap" if self._max_served is None else f"at most {self._max_served}"
+        return (
+            f"<FakeDaemon {self._path!r} {serving}: {self.served_connections} connection(s) "
+            f"served ({cap}), {self.open_connections} open, {len(self.requests)} request(s) read>"
+        )
+
     async def __aenter__(self) -> Self:
         # In a task of its own, not around the caller's block: the block's
         # errors leave it as themselves, and it may end in another task.
@@ -723,6 +731,9 @@ class ThreadedFakeDaemon:
     def socket_path(self) -> str:
         """The socket the fake listens on."""
         return self._fake.socket_path
+
+    def __repr__(self) -> str:
+        return f"<in a thread: {self._fake!r}>"
 
     def call(self, function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run ``function(*args, **kwargs)`` on the fake's event loop and return its result.
