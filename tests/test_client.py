@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import msgspec
 import pytest
 import trio
@@ -405,3 +406,21 @@ def test_a_client_serves_one_event_loop_after_another(socket_path: Path) -> None
         assert asyncio.run(client.call("daemon.health"))["status"] == "ok"
         assert fake.count("daemon.health") == 4
         fake.wait_for(lambda: fake.open_connections <= 1)
+
+
+def test_a_client_streams_on_one_event_loop_after_another(socket_path: Path) -> None:
+    async def one_event(number: int) -> str:
+        async with client.monitor() as events:
+            # Subscribed anew on each loop: the previous loop's reader ended with it.
+            await anyio.to_thread.run_sync(
+                fake.wait_for, lambda: fake.count("daemon.monitor.stream") == number
+            )
+            fake.emit(f"loop.{number}")
+            with anyio.fail_after(10):
+                return (await events.__anext__()).event
+
+    with FakeDaemon.in_thread(socket_path) as fake:
+        client = DaemonClient(socket_path)
+        assert asyncio.run(one_event(1)) == "loop.1"
+        assert trio.run(one_event, 2) == "loop.2"
+        assert asyncio.run(one_event(3)) == "loop.3"

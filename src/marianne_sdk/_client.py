@@ -294,6 +294,9 @@ class DaemonClient(AsyncMethods):
 
         def feed() -> Feed[Any]:
             found = self._feeds.get(key)
+            if found is not None and not found.serves_this_loop():
+                found.abandon()
+                found = None
             if found is None:
                 if self._pool.closed:
                     self._refuse_closed()

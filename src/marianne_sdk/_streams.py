@@ -85,7 +85,23 @@ class Feed(Generic[T]):
         self._subscriptions: weakref.WeakSet[Subscription[T]] = weakref.WeakSet()
         self._connection: Connection | None = None
         self._opening: anyio.Event | None = None
+        self._backend: Backend | None = None
         self.finished: _Finished | None = None
+
+    def serves_this_loop(self) -> bool:
+        """Whether the feed can serve the running task: not opened yet, or opened on its loop.
+
+        A client may serve one event loop after another (``asyncio.run`` twice);
+        a feed's reader ends with the loop it ran on.
+        """
+        return self._backend is None or self._backend.is_current()
+
+    def abandon(self) -> None:
+        """Drop a feed whose event loop has gone, without that loop."""
+        if self._connection is not None:
+            self._connection.close_unused()
+        self._subscriptions = weakref.WeakSet()  # nothing on that loop can be woken
+        self._finish(_Finished())
 
     async def subscribe(self, subscription: Subscription[T]) -> None:
         """Deliver this feed's notifications to ``subscription`` from now on."""
@@ -116,7 +132,7 @@ class Feed(Generic[T]):
         self._finish(_Finished())
 
     async def _open(self) -> None:
-        backend = current_backend()
+        backend = self._backend = current_backend()
         deadline = backend.time() + self._open_timeout if self._open_timeout else float("inf")
         sent = False
         try:
