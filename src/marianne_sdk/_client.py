@@ -170,8 +170,8 @@ class DaemonClient(AsyncMethods):
             "marianne_sdk.sync.DaemonClient in blocking code"
         )
 
-    def __exit__(self, *exc_info: object) -> None:  # pragma: no cover - __enter__ raises
-        """Never reached: :meth:`__enter__` refuses."""
+    def __exit__(self, *exc_info: object) -> None:
+        """Never called: :meth:`__enter__` refuses, but ``with`` needs both to reach it."""
 
     async def close(self) -> None:
         """Close idle connections and end every stream; later calls raise :class:`DaemonError`.
