@@ -111,8 +111,9 @@ class _ProfileChecker:
                 raise SchemaError(f"{path}.{flag}", "must be a boolean")
         if not is_identifier(method["x-python-name"]):
             raise SchemaError(f"{path}.x-python-name", "must be a Python identifier")
-        if method.get("paramStructure") != "by-name":
-            raise SchemaError(f"{path}.paramStructure", 'must be "by-name"')
+        # Absent means by name here: the conductor takes no positional params.
+        if method.get("paramStructure", "by-name") != "by-name":
+            raise SchemaError(f"{path}.paramStructure", 'must be "by-name" when given')
         seen_optional = False
         for index, param in enumerate(method["params"]):
             param_path = f"{path}.params[{index}]"

@@ -88,13 +88,13 @@ def _method_named(document: dict[str, Any], name: str) -> dict[str, Any]:
 def _changed_protocol(document: dict[str, Any]) -> dict[str, Any]:
     """A newer conductor: a method more, an optional param more, a field more on a type.
 
-    The new method leaves out the optional x- flags: the generator reads them as false.
+    The new method leaves out what has a default (the x- flags, paramStructure),
+    as the README's walk-through does.
     """
     document["methods"].append(
         {
             "name": "daemon.uptime",
             "summary": "Return how long the daemon has been running.",
-            "paramStructure": "by-name",
             "params": [
                 {
                     "name": "precision",
