@@ -588,7 +588,8 @@ def _add_fake_daemon_options(parser: argparse.ArgumentParser) -> None:
         "--max-connections",
         type=_positive_int,
         metavar="N",
-        help="connections served at once; more are accepted and left unread (the conductor: 5)",
+        help="connections served at once (default 5, as the conductor); more are accepted "
+        "and left unread",
     )
     parser.add_argument(
         "--check-config-files",
