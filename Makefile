@@ -63,8 +63,9 @@ test-all-pythons: $(STAMP)
 	if [ -n "$$failed" ]; then echo "FAILED on Python$$failed"; exit 1; fi
 
 # The documentation site, into site/; any warning fails the build.
+# python -m, not the mkdocs script: the hooks import codegen from this checkout.
 docs: $(STAMP)
-	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --quiet
 
 demo: $(STAMP)
 	$(BIN)/python -m examples.run_demo

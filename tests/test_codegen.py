@@ -93,7 +93,7 @@ def _changed_protocol(document: dict[str, Any]) -> dict[str, Any]:
     """
     document["methods"].append(
         {
-            "name": "daemon.uptime",
+            "name": "test.regeneration_probe",
             "summary": "Return how long the daemon has been running.",
             "params": [
                 {
@@ -102,21 +102,24 @@ def _changed_protocol(document: dict[str, Any]) -> dict[str, Any]:
                     "schema": {"type": "integer", "default": 1},
                 }
             ],
-            "result": {"name": "uptime", "schema": {"$ref": "#/components/schemas/UptimeResult"}},
+            "result": {
+                "name": "uptime",
+                "schema": {"$ref": "#/components/schemas/RegenerationProbeResult"},
+            },
             "errors": [{"$ref": "#/components/errors/INTERNAL_ERROR"}],
-            "x-python-name": "get_uptime",
+            "x-python-name": "regeneration_probe",
         }
     )
     _method_named(document, "job.list")["params"].append(
         {
-            "name": "label",
+            "name": "probe_label",
             "description": "Only the jobs with this label.",
             "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
         }
     )
     schemas = document["components"]["schemas"]
-    schemas["UptimeResult"] = {
-        "title": "UptimeResult",
+    schemas["RegenerationProbeResult"] = {
+        "title": "RegenerationProbeResult",
         "type": "object",
         "description": "How long the daemon has been running.",
         "properties": {
@@ -166,20 +169,20 @@ def regenerated(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Regenerate
 
 
 def test_regenerated_registry_has_the_new_method(regenerated: Regenerated) -> None:
-    uptime = regenerated.registry.METHODS["daemon.uptime"]
-    assert uptime.python_name == "get_uptime"
+    uptime = regenerated.registry.METHODS["test.regeneration_probe"]
+    assert uptime.python_name == "regeneration_probe"
     assert (uptime.idempotent, uptime.streaming) == (False, False)
-    assert uptime.result_type is regenerated.models.UptimeResult
+    assert uptime.result_type is regenerated.models.RegenerationProbeResult
     assert msgspec.convert({}, uptime.params_type).precision == 1
-    assert callable(regenerated.methods.AsyncMethods.get_uptime)
-    assert callable(regenerated.methods.SyncMethods.get_uptime)
-    assert set(regenerated.registry.METHODS) == set(METHODS) | {"daemon.uptime"}
+    assert callable(regenerated.methods.AsyncMethods.regeneration_probe)
+    assert callable(regenerated.methods.SyncMethods.regeneration_probe)
+    assert set(regenerated.registry.METHODS) == set(METHODS) | {"test.regeneration_probe"}
 
 
 def test_regenerated_docstring_documents_the_new_param(regenerated: Regenerated) -> None:
     doc = inspect.getdoc(regenerated.methods.AsyncMethods.list_jobs)
     assert doc is not None
-    assert "label: Only the jobs with this label. Defaults to ``None``." in doc
+    assert "probe_label: Only the jobs with this label. Defaults to ``None``." in doc
 
 
 def test_regenerated_models_decode_the_new_field(regenerated: Regenerated) -> None:
@@ -218,14 +221,14 @@ async def test_regenerated_client_calls_the_new_method(
         return []
 
     async with FakeDaemon(socket_path) as fake:
-        fake.register("daemon.uptime", uptime)
+        fake.register("test.regeneration_probe", uptime)
         fake.register("job.list", list_jobs)
         async with RegeneratedClient(socket_path, timeout=10.0) as client:
-            answer = await client.get_uptime(precision=2)
-            jobs = await client.list_jobs(label="nightly")
+            answer = await client.regeneration_probe(precision=2)
+            jobs = await client.list_jobs(probe_label="nightly")
 
-    assert isinstance(answer, regenerated.models.UptimeResult)
+    assert isinstance(answer, regenerated.models.RegenerationProbeResult)
     assert answer.uptime_seconds == 12.35
     assert answer.since == datetime.datetime(2026, 12, 1, 9, tzinfo=datetime.UTC)
     assert jobs == []
-    assert listed == [{"label": "nightly"}]
+    assert listed == [{"probe_label": "nightly"}]

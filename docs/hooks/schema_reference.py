@@ -19,25 +19,19 @@ from typing import Any
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.structure.files import File, Files
 
+from codegen import model
 from marianne_sdk import DaemonClient
 
 SCHEMA = Path(__file__).resolve().parents[2] / "schema" / "marianne.openrpc.json"
 METHODS_PAGE = "reference/methods.md"
 TYPES_PAGE = "reference/types.md"
-_JSON_TYPES = {
-    "string": "str",
-    "integer": "int",
-    "number": "float",
-    "boolean": "bool",
-    "null": "None",
-    "object": "dict",
-}
 
 
 def on_files(files: Files, config: MkDocsConfig) -> Files:
-    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
-    files.append(File.generated(config, METHODS_PAGE, content=methods_page(schema)))
-    files.append(File.generated(config, TYPES_PAGE, content=types_page(schema)))
+    # The generator's own typed reading of the schema, defaults of optional keys applied.
+    protocol = model.load(SCHEMA)
+    files.append(File.generated(config, METHODS_PAGE, content=methods_page(protocol)))
+    files.append(File.generated(config, TYPES_PAGE, content=types_page(protocol)))
     return files
 
 
@@ -49,25 +43,19 @@ def anchor(name: str) -> str:
 # --- types ------------------------------------------------------------------------------
 
 
-def type_text(schema: dict[str, Any], page: str) -> str:
-    """A schema as a Python-like type in Markdown, named types linked to their section."""
-    if "$ref" in schema:
-        name = schema["$ref"].rsplit("/", 1)[-1]
+def type_text(schema_type: model.SchemaType, page: str) -> str:
+    """A type as Python in Markdown, named types linked to their section."""
+    return " \\| ".join(_kind_text(kind, page) for kind in schema_type.members)
+
+
+def _kind_text(kind: model.Kind, page: str) -> str:
+    if kind.name == "ref":
         target = "" if page == TYPES_PAGE else "types.md"
-        return f"[`{name}`]({target}#{anchor(name)})"
-    for combinator in ("anyOf", "oneOf"):
-        if combinator in schema:
-            return " \\| ".join(type_text(option, page) for option in schema[combinator])
-    kind = schema.get("type")
-    if kind == "array":
-        return f"list[{type_text(schema.get('items', {}), page)}]"
-    if kind == "object" and isinstance(schema.get("additionalProperties"), dict):
-        return f"dict[str, {type_text(schema['additionalProperties'], page)}]"
-    if kind == "string" and schema.get("format") == "date-time":
-        return "`datetime`"
-    if isinstance(kind, str):
-        return f"`{_JSON_TYPES.get(kind, kind)}`"
-    return "`Any`"
+        return f"[`{kind.ref}`]({target}#{anchor(kind.ref)})"
+    if kind.name in ("array", "map") and kind.items is not None:
+        inner = type_text(kind.items, page)
+        return f"list[{inner}]" if kind.name == "array" else f"dict[str, {inner}]"
+    return f"`{kind.annotation(models='')}`"
 
 
 def prose(text: str) -> str:
@@ -111,11 +99,9 @@ def python_call(function: Any, prefix: str) -> str:
 # --- the methods page -------------------------------------------------------------------
 
 
-def methods_page(schema: dict[str, Any]) -> str:
+def methods_page(protocol: model.Protocol) -> str:
     common = ", ".join(
-        f"`{error['code']}`"
-        for error in schema["components"]["errors"].values()
-        if error["code"] in (-32700, -32600, -32601)
+        f"`{error.code}`" for error in protocol.errors if error.code in (-32700, -32600, -32601)
     )
     lines = [
         "# Methods",
@@ -131,18 +117,18 @@ def methods_page(schema: dict[str, Any]) -> str:
         "[Errors and retries](../guides/errors-and-retries.md).",
         "",
     ]
-    for group, title in (("job.", "Jobs"), ("daemon.", "Daemon")):
-        lines += [f"## {title}", ""]
-        for method in schema["methods"]:
-            if method["name"].startswith(group):
-                lines += method_section(method, schema)
+    groups = sorted({method.name.split(".", 1)[0] for method in protocol.methods})
+    for group in sorted(groups, key=lambda name: (name != "job", name != "daemon", name)):
+        lines += [f"## {group.capitalize()}", ""]
+        for method in protocol.methods:
+            if method.name.split(".", 1)[0] == group:
+                lines += method_section(method)
     return "\n".join(lines)
 
 
-def method_section(method: dict[str, Any], schema: dict[str, Any]) -> list[str]:
-    name = method["name"]
-    python_name = method["x-python-name"]
-    awaited = "" if method["x-streaming"] else "await "
+def method_section(method: model.Method) -> list[str]:
+    name, python_name = method.name, method.python_name
+    awaited = "" if method.streaming else "await "
     call = python_call(getattr(DaemonClient, python_name), f"{awaited}client.{python_name}")
     lines = [
         f"### `{name}` {{ #{anchor(name)} }}",
@@ -151,18 +137,18 @@ def method_section(method: dict[str, Any], schema: dict[str, Any]) -> list[str]:
         call,
         "```",
         "",
-        prose(method["summary"]),
+        prose(method.summary),
         "",
-        prose(method.get("description", "")),
+        prose(method.description),
         "",
     ]
-    if method["x-streaming"]:
+    if method.streaming:
         lines += [
-            "**Streaming**: `client.monitor()` opens it on a connection of its own and yields "
-            "each notification; see [Streams](../guides/streams.md).",
+            f"**Streaming**: `client.{python_name}()` blocks share one subscription of the "
+            "client, each with a buffer of its own; see [Streams](../guides/streams.md).",
             "",
         ]
-    elif method["x-idempotent"]:
+    elif method.idempotent:
         lines += [
             "**Idempotent**: sent once more, on a fresh connection, if the connection is lost "
             "with the request in flight.",
@@ -174,10 +160,10 @@ def method_section(method: dict[str, Any], schema: dict[str, Any]) -> list[str]:
             "raises `ConnectionLostError(possibly_executed=True)`.",
             "",
         ]
-    if method["params"]:
-        if "x-params-struct" in method:
+    if method.params:
+        if method.params_struct:
             lines += [
-                f"The wrapper takes the params as one `{method['x-params-struct']}`; "
+                f"The wrapper takes the params as one `{method.params_struct}`; "
                 "through `call()` they are these keys.",
                 "",
             ]
@@ -186,45 +172,38 @@ def method_section(method: dict[str, Any], schema: dict[str, Any]) -> list[str]:
             ("Name", "Type", "Required", "Default", "Description"),
             (
                 (
-                    f"`{param['name']}`",
-                    type_text(param["schema"], METHODS_PAGE),
-                    "yes" if param.get("required") else "no",
-                    f"`{json.dumps(param['schema']['default'])}`"
-                    if "default" in param["schema"]
-                    else "",
-                    cell(param.get("description", "")),
+                    f"`{param.name}`",
+                    type_text(param.type, METHODS_PAGE),
+                    "yes" if param.required else "no",
+                    f"`{json.dumps(param.default)}`" if param.has_default else "",
+                    cell(param.description),
                 )
-                for param in method["params"]
+                for param in method.params
             ),
         )
     else:
         lines += ["**Params**: none.", ""]
-    if "result" in method:
-        result = method["result"]
-        lines += [
-            f"**Result** (`{result['name']}`): {type_text(result['schema'], METHODS_PAGE)}",
-            "",
-        ]
-    else:
-        notification = method["x-notification"]
+    if method.result is not None:
+        result = method.result
+        lines += [f"**Result** (`{result.name}`): {type_text(result.type, METHODS_PAGE)}", ""]
+    elif method.notification is not None:
+        notification = method.notification
         lines += [
             "**Result**: none, ever. **Notifications** "
-            f"(`{notification['method']}`): {type_text(notification['schema'], METHODS_PAGE)}",
+            f"(`{notification.method}`): {type_text(notification.type, METHODS_PAGE)}",
             "",
         ]
-    errors = schema["components"]["errors"]
-    exceptions = schema["x-error-exceptions"]
     lines += ["**Errors**", ""]
     lines += table(
         ("Code", "Name", "Exception", "When"),
         (
             (
-                f"`{errors[key]['code']}`",
-                f"`{key}`",
-                f"[`{exceptions[key]}`](errors.md#marianne_sdk._errors.{exceptions[key]})",
-                cell(errors[key]["message"]),
+                f"`{error.code}`",
+                f"`{error.key}`",
+                f"[`{error.exception}`](errors.md#marianne_sdk._errors.{error.exception})",
+                cell(error.message),
             )
-            for key in (error["$ref"].rsplit("/", 1)[-1] for error in method["errors"])
+            for error in method.errors
         ),
     )
     return lines
@@ -233,47 +212,39 @@ def method_section(method: dict[str, Any], schema: dict[str, Any]) -> list[str]:
 # --- the result types page --------------------------------------------------------------
 
 
-def types_page(schema: dict[str, Any]) -> str:
+def types_page(protocol: model.Protocol) -> str:
     lines = [
         "# Result types",
         "",
         "The types of params and results, generated from `schema/marianne.openrpc.json`. "
         "Each object type is a msgspec Struct importable from `marianne_sdk`; a field the "
         "conductor does not always send is `msgspec.UNSET` when absent (distinct from "
-        "`None`), and unknown fields are ignored. A string type with known values accepts "
-        "any string; the known ones are the members of the `StrEnum` named `Known<Type>`.",
+        "`None`), or its documented default, and unknown fields are ignored. A string type "
+        "with known values accepts any string; the known ones are the members of the "
+        "`StrEnum` named `Known<Type>`.",
         "",
     ]
-    for name, component in sorted(schema["components"]["schemas"].items()):
-        lines += [
-            f"## `{name}` {{ #{anchor(name)} }}",
-            "",
-            prose(component.get("description", "")),
-            "",
-        ]
-        if "x-known-values" in component:
-            known = ", ".join(f'`"{value}"`' for value in component["x-known-values"])
+    for name, component in sorted(protocol.components.items()):
+        lines += [f"## `{name}` {{ #{anchor(name)} }}", "", prose(component.description), ""]
+        if component.known_values:
+            known = ", ".join(f'`"{value}"`' for value in component.known_values)
             lines += [f"A string. Known values (`Known{name}`): {known}.", ""]
-        if "x-shapes" in component:
+        if component.shapes:
             lines += ["Comes in several shapes; its `shape` property tells which:", ""]
-            lines += [
-                f"- `{shape['name']}`: {prose(shape['description'])}"
-                for shape in component["x-shapes"]
-            ]
+            lines += [f"- `{shape.name}`: {prose(shape.description)}" for shape in component.shapes]
             lines += [""]
-        properties = component.get("properties", {})
-        if properties:
-            required = set(component.get("required", []))
+        if component.fields:
             lines += table(
-                ("Field", "Type", "Always sent", "Description"),
+                ("Field", "Type", "Always sent", "Default when absent", "Description"),
                 (
                     (
-                        f"`{field}`",
-                        type_text(field_schema, TYPES_PAGE),
-                        "yes" if field in required else "no",
-                        cell(field_schema.get("description", "")),
+                        f"`{field.name}`",
+                        type_text(field.type, TYPES_PAGE),
+                        "yes" if field.required else "no",
+                        f"`{json.dumps(field.default)}`" if field.has_default else "",
+                        cell(field.description),
                     )
-                    for field, field_schema in properties.items()
+                    for field in component.fields
                 ),
             )
     return "\n".join(lines)

@@ -399,6 +399,11 @@ class FakeDaemon:
 
     # ---- observation --------------------------------------------------------------
 
+    @property
+    def methods(self) -> frozenset[str]:
+        """The methods the fake answers: its built-in ones and those :meth:`register` added."""
+        return frozenset(self._builtin) | frozenset(self._custom)
+
     def count(self, method: str) -> int:
         """How many requests of ``method`` the fake has read."""
         return self._counts[method]
@@ -816,6 +821,11 @@ class ThreadedFakeDaemon:
     def monitor_subscribers(self) -> int:
         """See :attr:`FakeDaemon.monitor_subscribers`."""
         return self._fake.monitor_subscribers
+
+    @property
+    def methods(self) -> frozenset[str]:
+        """See :attr:`FakeDaemon.methods`."""
+        return self._fake.methods
 
     def count(self, method: str) -> int:
         """See :meth:`FakeDaemon.count`."""
