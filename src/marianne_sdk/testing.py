@@ -6,7 +6,7 @@ connection served strictly in order, at most ``max_served_connections``
 connections served at once (others are accepted and left unread, as the
 conductor leaves them), the 16 MiB line limit, blank lines answered with a
 parse error, notifications run without an answer, and handler failures mapped
-to error codes as the conductor maps them. All 25 conductor methods answer
+to error codes as the conductor maps them. Every method of conductor 0.1.0 answers
 with results of the conductor's exact shape, driven by a small simulated job
 lifecycle; :meth:`FakeDaemon.register` replaces or adds methods, and
 :meth:`FakeDaemon.inject` makes requests fail on the wire::
