@@ -222,6 +222,7 @@ def test_an_unclosed_blocking_client_does_not_keep_a_script_alive(tmp_path: Path
         assert (done.returncode, done.stdout) == (0, "ok\n"), done.stderr
         assert elapsed < 5
         assert "ResourceWarning: unclosed" in done.stderr
+        assert "Traceback" not in done.stderr
         fake.wait_for(lambda: fake.open_connections == 0)
 
 

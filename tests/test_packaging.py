@@ -17,6 +17,7 @@ import pytest
 from packaging.requirements import Requirement
 
 import marianne_sdk
+from codegen import model
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = json.loads((ROOT / "schema" / "marianne.openrpc.json").read_text(encoding="utf-8"))
@@ -153,15 +154,15 @@ def test_method_reference_has_a_section_per_schema_method(site: Path) -> None:
     page = (site / "reference" / "methods" / "index.html").read_text(encoding="utf-8")
     sections = re.split(r'<h3 id="', page)[1:]
     by_anchor = {section.split('"', 1)[0]: shown_text(section) for section in sections}
-    for method in SCHEMA["methods"]:
-        text = by_anchor[method["name"].replace(".", "-")]
-        assert f"client.{method['x-python-name']}(" in text
-        for param in method["params"]:
-            assert param["name"] in text
-        for error in method["errors"]:
-            code = SCHEMA["components"]["errors"][error["$ref"].rsplit("/", 1)[-1]]["code"]
-            assert str(code) in text
-    assert len(by_anchor) == len(SCHEMA["methods"])
+    protocol = model.build(SCHEMA)
+    for method in protocol.methods:
+        text = by_anchor[method.name.replace(".", "-")]
+        assert f"client.{method.python_name}(" in text
+        for param in method.params:
+            assert param.name in text
+        for error in method.errors:
+            assert str(error.code) in text
+    assert len(by_anchor) == len(protocol.methods)
     # Schema text is shown as written, not read as HTML.
     assert "Job '<id>' not found" in by_anchor["job-status"]
 

@@ -312,6 +312,9 @@ class _ReaderConnection(Connection):
         # before its socket closes (a closed fd left registered would break
         # the next socket to get its number).
         self._release_socket = weakref.finalize(self, _release_socket, loop, self._sock)
+        # Not at interpreter exit: whoever owns the connection (a blocking
+        # client's own exit hook) still has to close it then, through the loop.
+        self._release_socket.atexit = False
         self._read_when_ready()
 
     def _read_when_ready(self) -> None:
