@@ -19,7 +19,7 @@ import pytest
 from anyio.abc import Process
 from tests.support import echo
 
-from marianne_sdk import DaemonClient
+from marianne_sdk import ConductorBusyError, DaemonClient
 from marianne_sdk.testing import FakeDaemon
 
 pytestmark = pytest.mark.anyio
@@ -71,6 +71,22 @@ async def test_a_busy_program_leaves_room_for_another(fake: FakeDaemon, anyio_ba
             await client.health()
             assert time.monotonic() - started < 1.0
     assert fake.count("daemon.health") >= 8 + 20
+
+
+async def test_when_other_programs_hold_every_slot_the_conductor_is_busy_not_absent(
+    socket_path: Path, anyio_backend: Any
+) -> None:
+    async with (
+        FakeDaemon(socket_path, max_served_connections=3) as fake,
+        DaemonClient(socket_path, timeout=1.0) as client,
+    ):
+        async with other_program(fake, backend_name(anyio_backend), "hold"):
+            assert fake.served_connections == 3, "the other program holds every slot"
+            with pytest.raises(ConductorBusyError, match="held by other programs"):
+                await client.health()
+        # The other program has left: its pooled connections' slots are free
+        # (its subscription's lingers until the conductor's next event).
+        assert (await client.health()).status == "ok"
 
 
 async def test_monitor_blocks_share_one_subscription(fake: FakeDaemon) -> None:

@@ -1,9 +1,10 @@
 """Another program on the same conductor, with default client settings.
 
-``python -m tests.programs.guest SOCKET BACKEND burst|busy`` makes a burst of 8
-concurrent calls (``burst``) or keeps 4 callers busy without pause (``busy``),
-with a ``monitor()`` block open, prints ``ready`` and stays in its blocks until
-its standard input closes.
+``python -m tests.programs.guest SOCKET BACKEND burst|busy|hold`` makes a burst
+of 8 concurrent calls (``burst``), or keeps 4 callers busy without pause
+(``busy``), or makes the burst and keeps its idle connections for a minute
+(``hold``), with a ``monitor()`` block open; then it prints ``ready`` and stays
+in its blocks until its standard input closes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from marianne_sdk import DaemonClient
 
 
 async def main(socket_path: str, mode: str) -> None:
-    async with DaemonClient(socket_path) as client, client.monitor():
+    options = {"max_idle_seconds": 60.0} if mode == "hold" else {}
+    async with DaemonClient(socket_path, **options) as client, client.monitor():
         async with anyio.create_task_group() as burst:
             for _ in range(8):
                 burst.start_soon(client.health)
