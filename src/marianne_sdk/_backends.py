@@ -129,6 +129,76 @@ async def _logged(function: Callable[[], Awaitable[None]]) -> None:
         _log.exception("background task of marianne_sdk failed")
 
 
+# ---- timers -------------------------------------------------------------------------
+
+_TimerEntry = list[Any]
+"""``[when, sequence number, callback or None once cancelled]``: a list, so the heap compares in C."""
+
+_COMPACT_AFTER = 64
+"""Cancelled timers tolerated in the heap before it is rebuilt without them."""
+
+
+class _QueuedTimer:
+    __slots__ = ("_entry", "_queue")
+
+    def __init__(self, queue: _TimerQueue, entry: _TimerEntry) -> None:
+        self._queue = queue
+        self._entry = entry
+
+    def cancel(self) -> None:
+        if self._entry[2] is not None:
+            self._entry[2] = None
+            self._queue.forget_one()
+
+
+class _TimerQueue:
+    """A loop's timers on one heap, behind one alarm of the loop's own.
+
+    Every call has a timer for its deadline, and nearly every one is
+    cancelled: a heap entry costs a fraction of a loop timer
+    (``loop.call_at`` and its cancellation), and leaves the loop's own heap
+    alone. ``set_alarm(when)`` asks the loop to call :meth:`run_due` at
+    ``when``; it is asked again only when an earlier timer comes.
+    """
+
+    def __init__(self, set_alarm: Callable[[float], None]) -> None:
+        self._set_alarm = set_alarm
+        self._heap: list[_TimerEntry] = []
+        self._cancelled = 0
+        self._numbers = itertools.count()
+        self.alarm_at = NEVER
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
+        entry: _TimerEntry = [when, next(self._numbers), callback]
+        heapq.heappush(self._heap, entry)
+        if when < self.alarm_at:
+            self.alarm_at = when
+            self._set_alarm(when)
+        return _QueuedTimer(self, entry)
+
+    def forget_one(self) -> None:
+        self._cancelled += 1
+        if self._cancelled > _COMPACT_AFTER and 2 * self._cancelled > len(self._heap):
+            self._heap = [entry for entry in self._heap if entry[2] is not None]
+            heapq.heapify(self._heap)
+            self._cancelled = 0
+
+    def run_due(self, now: float) -> None:
+        """Run the callbacks due by ``now``, then set the alarm for the next one."""
+        while (heap := self._heap) and heap[0][0] <= now:
+            callback = heapq.heappop(heap)[2]
+            if callback is None:
+                self._cancelled -= 1
+                continue
+            try:
+                callback()
+            except Exception:
+                _log.exception("timer callback of marianne_sdk failed")
+        self.alarm_at = self._heap[0][0] if self._heap else NEVER
+        if self.alarm_at != NEVER:
+            self._set_alarm(self.alarm_at)
+
+
 # ---- asyncio -----------------------------------------------------------------------
 
 
@@ -147,14 +217,14 @@ class _FutureWakeup(Wakeup):
 
 
 class _AsyncioBackend(Backend):
-    __slots__ = ("_current_task", "_tasks", "asyncio_loop")
-
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         import asyncio
 
         self.asyncio_loop = loop
         self._current_task = asyncio.current_task
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
+        self._timers = _TimerQueue(self._set_alarm)
+        self._alarm: asyncio.TimerHandle | None = None
 
     def is_current(self) -> bool:
         # No asyncio task of this loop runs when trio runs as a guest on it.
@@ -169,8 +239,20 @@ class _AsyncioBackend(Backend):
         return _FutureWakeup(self.asyncio_loop)
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
+        return self._timers.call_at(when, callback)
+
+    def _set_alarm(self, when: float) -> None:
         assert self.asyncio_loop is not None
-        return self.asyncio_loop.call_at(when, callback)
+        if self._alarm is not None:
+            self._alarm.cancel()
+        self._alarm = self.asyncio_loop.call_at(when, self._ring, when)
+
+    def _ring(self, when: float) -> None:
+        # asyncio runs a timer up to its clock's resolution early: what was
+        # due at ``when`` is due now.
+        self._alarm = None
+        assert self.asyncio_loop is not None
+        self._timers.run_due(max(when, self.asyncio_loop.time()))
 
     def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
         assert self.asyncio_loop is not None
@@ -195,26 +277,6 @@ class _EventWakeup(Wakeup):
         await self._event.wait()
 
 
-_TimerEntry = list[Any]
-"""``[when, sequence number, callback or None once cancelled]``: a list, so the heap compares in C."""
-
-_COMPACT_AFTER = 64
-"""Cancelled timers tolerated in the heap before it is rebuilt without them."""
-
-
-class _TrioTimer(Timer):
-    __slots__ = ("_backend", "_entry")
-
-    def __init__(self, backend: _TrioBackend, entry: _TimerEntry) -> None:
-        self._backend = backend
-        self._entry = entry
-
-    def cancel(self) -> None:
-        if self._entry[2] is not None:
-            self._entry[2] = None
-            self._backend.forget_one()
-
-
 class _TrioBackend(Backend):
     """Timers run by one system task per trio run, sleeping until the earliest is due."""
 
@@ -223,9 +285,7 @@ class _TrioBackend(Backend):
 
         self._trio = trio
         self._token = trio.lowlevel.current_trio_token()
-        self._timers: list[_TimerEntry] = []  # a heap
-        self._cancelled = 0
-        self._numbers = itertools.count()
+        self._timers = _TimerQueue(self._set_alarm)
         self._alarm: trio.CancelScope | None = None  # the timer task's sleep
 
     def is_current(self) -> bool:
@@ -241,41 +301,26 @@ class _TrioBackend(Backend):
         return _EventWakeup(self._trio.Event())
 
     def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
-        entry: _TimerEntry = [when, next(self._numbers), callback]
-        heapq.heappush(self._timers, entry)
-        if self._alarm is None:
-            self._alarm = self._trio.CancelScope(deadline=when)
-            self.spawn(self._run_timers)
-        elif when < self._alarm.deadline:
-            self._alarm.deadline = when
-        return _TrioTimer(self, entry)
+        return self._timers.call_at(when, callback)
 
     def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
         self._trio.lowlevel.spawn_system_task(_logged, function)
 
-    def forget_one(self) -> None:
-        self._cancelled += 1
-        if self._cancelled > _COMPACT_AFTER and 2 * self._cancelled > len(self._timers):
-            self._timers = [entry for entry in self._timers if entry[2] is not None]
-            heapq.heapify(self._timers)
-            self._cancelled = 0
+    def _set_alarm(self, when: float) -> None:
+        if self._alarm is None:
+            self._alarm = self._trio.CancelScope(deadline=when)
+            self.spawn(self._run_timers)
+        else:
+            self._alarm.deadline = when
 
     async def _run_timers(self) -> None:
         while True:
             assert self._alarm is not None
             with self._alarm:
                 await self._trio.sleep_forever()
-            now = self._trio.current_time()
-            while (timers := self._timers) and timers[0][0] <= now:
-                callback = heapq.heappop(timers)[2]
-                if callback is None:
-                    self._cancelled -= 1
-                    continue
-                try:
-                    callback()
-                except Exception:
-                    _log.exception("timer callback of marianne_sdk failed")
-            self._alarm = self._trio.CancelScope(deadline=timers[0][0] if timers else NEVER)
+            # A fresh scope before the callbacks run: timers they add move its deadline.
+            self._alarm = self._trio.CancelScope()
+            self._timers.run_due(self._trio.current_time())
 
 
 class _Started(TaskStatus[None]):
