@@ -268,3 +268,22 @@ async def test_a_subscriber_that_vanishes_mid_burst_leaves_the_fake_serving(
     with anyio.fail_after(5):
         await fake.wait_for(lambda: fake.monitor_subscribers == 0)
         assert (await client.health()).status == "ok"
+
+
+async def test_a_consumer_that_keeps_up_misses_nothing_of_a_burst_larger_than_its_buffer(
+    socket_path: Path,
+) -> None:
+    event = b'{"job_id":"","sheet_num":%d,"event":"e","data":null,"timestamp":1.5}'
+    burst = [
+        b'{"jsonrpc":"2.0","method":"monitor.event","params":%b}\n' % (event % n)
+        for n in range(2000)
+    ]
+    async with (
+        raw_server(socket_path, scripted_stream(*burst)),
+        DaemonClient(socket_path, stream_buffer_size=100) as client,
+        client.monitor() as events,
+    ):
+        with anyio.fail_after(10):
+            received = [(await events.__anext__()).sheet_num for _ in range(2000)]
+        assert received == list(range(2000))
+        assert events.missed == 0

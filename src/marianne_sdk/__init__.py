@@ -6,7 +6,7 @@ for tests is :class:`marianne_sdk.testing.FakeDaemon`. The result models and
 the known values of open enumerations are importable from here.
 """
 
-from importlib.metadata import version as _distribution_version
+from typing import TYPE_CHECKING
 
 from ._client import DaemonClient
 from ._errors import (
@@ -36,8 +36,19 @@ from ._generated.registry import METHODS
 from ._invoke import NOT_GIVEN, EventStream, NotGiven, Timeout
 from ._method import MethodInfo
 
-__version__: str = _distribution_version("marianne-sdk")
-"""The installed distribution's version (from its metadata)."""
+if TYPE_CHECKING:
+    __version__: str
+    """The installed distribution's version (from its metadata)."""
+
+
+def __getattr__(name: str) -> str:
+    # Read when asked for: importing importlib.metadata costs more than the rest of the SDK.
+    if name == "__version__":
+        from importlib.metadata import version
+
+        return version("marianne-sdk")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "METHODS",

@@ -80,8 +80,8 @@ class Backend(abc.ABC):
         """A new :class:`Wakeup`."""
 
     @abc.abstractmethod
-    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
-        """Run ``callback`` (which must not await) at ``when`` on the loop's clock."""
+    def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer:
+        """Run ``callback(*args)`` (which must not await) at ``when`` on the loop's clock."""
 
     @abc.abstractmethod
     def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
@@ -132,7 +132,8 @@ async def _logged(function: Callable[[], Awaitable[None]]) -> None:
 # ---- timers -------------------------------------------------------------------------
 
 _TimerEntry = list[Any]
-"""``[when, sequence number, callback or None once cancelled]``: a list, so the heap compares in C."""
+"""``[when, sequence number, callback or None once cancelled, args]``: a list, so the heap
+compares in C."""
 
 _COMPACT_AFTER = 64
 """Cancelled timers tolerated in the heap before it is rebuilt without them."""
@@ -168,8 +169,8 @@ class _TimerQueue:
         self._numbers = itertools.count()
         self.alarm_at = NEVER
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
-        entry: _TimerEntry = [when, next(self._numbers), callback]
+    def call_at(self, when: float, callback: Callable[..., None], args: tuple[Any, ...]) -> Timer:
+        entry: _TimerEntry = [when, next(self._numbers), callback, args]
         heapq.heappush(self._heap, entry)
         if when < self.alarm_at:
             self.alarm_at = when
@@ -186,12 +187,12 @@ class _TimerQueue:
     def run_due(self, now: float) -> None:
         """Run the callbacks due by ``now``, then set the alarm for the next one."""
         while (heap := self._heap) and heap[0][0] <= now:
-            callback = heapq.heappop(heap)[2]
+            _, _, callback, args = heapq.heappop(heap)
             if callback is None:
                 self._cancelled -= 1
                 continue
             try:
-                callback()
+                callback(*args)
             except Exception:
                 _log.exception("timer callback of marianne_sdk failed")
         self.alarm_at = self._heap[0][0] if self._heap else NEVER
@@ -238,8 +239,8 @@ class _AsyncioBackend(Backend):
         assert self.asyncio_loop is not None
         return _FutureWakeup(self.asyncio_loop)
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
-        return self._timers.call_at(when, callback)
+    def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer:
+        return self._timers.call_at(when, callback, args)
 
     def _set_alarm(self, when: float) -> None:
         assert self.asyncio_loop is not None
@@ -300,8 +301,8 @@ class _TrioBackend(Backend):
     def wakeup(self) -> Wakeup:
         return _EventWakeup(self._trio.Event())
 
-    def call_at(self, when: float, callback: Callable[[], None]) -> Timer:
-        return self._timers.call_at(when, callback)
+    def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer:
+        return self._timers.call_at(when, callback, args)
 
     def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
         self._trio.lowlevel.spawn_system_task(_logged, function)

@@ -309,6 +309,7 @@ class DaemonClient(AsyncMethods):
                     decoder,
                     notification,
                     self._timeout,
+                    self._stream_buffer_size,
                     partial(self._forget_feed, key),
                 )
             return found

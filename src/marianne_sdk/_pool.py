@@ -31,7 +31,6 @@ import enum
 import logging
 from collections import deque
 from collections.abc import Collection
-from functools import partial
 
 import anyio
 
@@ -198,7 +197,7 @@ class Pool:
         backend = self._bind()
         caller = _Caller()
         if deadline != NEVER:
-            caller.timer = backend.call_at(deadline, partial(self._deadline_passed, caller))
+            caller.timer = backend.call_at(deadline, self._deadline_passed, caller)
         try:
             return await self._serve(caller, deadline)
         except BaseException:
@@ -215,13 +214,17 @@ class Pool:
         caller = self._leases.pop(connection)
         if caller.timer is not None:
             caller.timer.cancel()
-        if reusable and not self._closed and not connection.closed:
-            self._idle.append((connection, self._time()))
-            self._arm_idle_timer()
-        else:
+        if not reusable or self._closed or connection.closed:
             _log.debug("connection discarded")
             self._discard(connection)
-        self._assign()
+            self._assign()
+        elif self._line:
+            # Straight to the first caller in line: it has just completed a
+            # cycle, so it needs none of an idle connection's checks.
+            self._lease(self._line.popleft(), connection)
+        else:
+            self._idle.append((connection, self._time()))
+            self._arm_idle_timer()
 
     async def open_dedicated(self, deadline: float) -> Connection:
         """A proven connection outside the pool's slots (for a stream); the caller closes it."""
@@ -331,7 +334,7 @@ class Pool:
 
     def _rearm(self, caller: _Caller, deadline: float) -> None:
         if caller.timer is None and deadline != NEVER:
-            timer = self._backend_now().call_at(deadline, partial(self._deadline_passed, caller))
+            timer = self._backend_now().call_at(deadline, self._deadline_passed, caller)
             caller.timer = timer
 
     def _take_idle(self) -> Connection | None:

@@ -22,6 +22,7 @@ from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
 import anyio
+import anyio.lowlevel
 import msgspec
 
 from ._backends import Backend, Wakeup, current_backend
@@ -39,6 +40,13 @@ from ._pool import Pool
 from ._transport import Connection
 
 T = TypeVar("T")
+
+_YIELD_EVERY = 64
+"""Lines the reader takes in a row, at most, before the blocks' consumers get a turn.
+
+A quarter of a block's buffer if that is fewer: trio may run the reader twice
+before a consumer it woke, and a consumer that keeps up must lose nothing.
+"""
 
 _log = logging.getLogger("marianne_sdk")
 
@@ -70,6 +78,7 @@ class Feed(Generic[T]):
         decoder: msgspec.json.Decoder[Message[T]],
         notification: str | None,
         open_timeout: float | None,
+        buffer_size: int,
         on_finished: Callable[[Feed[T]], None],
     ) -> None:
         self.method = method
@@ -79,10 +88,12 @@ class Feed(Generic[T]):
         self._decoder = decoder
         self._notification = notification
         self._open_timeout = open_timeout
+        self._yield_every = max(1, min(_YIELD_EVERY, buffer_size // 4))
         self._on_finished = on_finished
         # Held weakly: a block nobody references any more (an ``async for``
-        # left by ``break``, without ``async with``) stops receiving.
-        self._subscriptions: weakref.WeakSet[Subscription[T]] = weakref.WeakSet()
+        # left by ``break``, without ``async with``) stops receiving. A tuple,
+        # rebuilt when blocks come and go, is iterated for every event.
+        self._subscriptions: tuple[weakref.ref[Subscription[T]], ...] = ()
         self._connection: Connection | None = None
         self._opening: anyio.Event | None = None
         self._backend: Backend | None = None
@@ -100,7 +111,7 @@ class Feed(Generic[T]):
         """Drop a feed whose event loop has gone, without that loop."""
         if self._connection is not None:
             self._connection.close_unused()
-        self._subscriptions = weakref.WeakSet()  # nothing on that loop can be woken
+        self._subscriptions = ()  # nothing on that loop can be woken
         self._finish(_Finished())
 
     async def subscribe(self, subscription: Subscription[T]) -> None:
@@ -122,10 +133,13 @@ class Feed(Generic[T]):
                 raise self.finished.error
             subscription.end(self.finished)
             return
-        self._subscriptions.add(subscription)
+        self._subscriptions += (weakref.ref(subscription, self._forget),)
 
     def unsubscribe(self, subscription: Subscription[T]) -> None:
-        self._subscriptions.discard(subscription)
+        self._subscriptions = tuple(ref for ref in self._subscriptions if ref() is not subscription)
+
+    def _forget(self, collected: weakref.ref[Subscription[T]]) -> None:
+        self._subscriptions = tuple(ref for ref in self._subscriptions if ref is not collected)
 
     def close(self) -> None:
         """Close the connection; every subscription's iteration ends."""
@@ -153,7 +167,13 @@ class Feed(Generic[T]):
     async def _read(self) -> None:
         connection = self._connection
         assert connection is not None
+        read = 0
         while self.finished is None:
+            read += 1
+            if read % self._yield_every == 0:
+                # Lines already received are read without waiting: let the
+                # blocks drain their buffers before a burst overflows them.
+                await anyio.lowlevel.checkpoint()
             try:
                 line = await connection.receive_line()
                 item = parse_stream_line(
@@ -175,8 +195,10 @@ class Feed(Generic[T]):
 
     def _deliver(self, item: T) -> None:
         # A method of its own, so that no frame that lives on keeps a subscription alive.
-        for subscription in self._subscriptions:
-            subscription.deliver(item)
+        for ref in self._subscriptions:
+            subscription = ref()
+            if subscription is not None:
+                subscription.deliver(item)
 
     def _finish(self, finished: _Finished) -> None:
         if self.finished is not None:
@@ -184,9 +206,11 @@ class Feed(Generic[T]):
         self.finished = finished
         if self._connection is not None:
             self._connection.close()
-        subscriptions, self._subscriptions = self._subscriptions, weakref.WeakSet()
-        for subscription in subscriptions:
-            subscription.end(finished)
+        subscriptions, self._subscriptions = self._subscriptions, ()
+        for ref in subscriptions:
+            subscription = ref()
+            if subscription is not None:
+                subscription.end(finished)
         self._on_finished(self)
 
 
