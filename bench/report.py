@@ -220,7 +220,7 @@ def pool_table(rows: list[Row]) -> str:
             continue
         extra = fresh.cpu_us_per_call.median - pooled.cpu_us_per_call.median
         lines.append(
-            f"{'new connection':<14} {client:<12} "
+            f"{'new client':<14} {client:<12} "
             f"{fresh.calls_per_second.median:>,.0f} calls/s, "
             f"{fresh.cpu_us_per_call.median:.1f} µs CPU/call: {extra:+.1f} µs over a pooled "
             f"call ({SEQUENTIAL.name}, {pooled.calls_per_second.median:,.0f} calls/s)"

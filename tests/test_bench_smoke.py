@@ -95,4 +95,4 @@ def test_smoke_run_prints_the_pool_size_table(smoke_run: SmokeRun) -> None:
             assert len(re.findall(r"\b\d+\.\d\dx\b", line)) == 2 * (len(POOL_SIZES) - 1)
     for client in sdks:
         assert (NEW_CONNECTION.name, client) in rows
-        assert any(line.startswith(f"{'new connection':<14} {client:<12}") for line in lines)
+        assert any(line.startswith(f"{'new client':<14} {client:<12}") for line in lines)
