@@ -1,6 +1,7 @@
 """The benchmark of marianne-sdk: ``make bench`` (``python -m bench``).
 
-``server`` is the canned conductor, ``floor`` the least a client can do,
-``workloads`` one measured run in a process of its own, ``harness`` the
-interleaved runs and import probes, ``report`` the table, targets and JSON.
+``server`` is the canned conductor (cheap, or spending the conductor's CPU
+per request), ``floor`` the least a client can do, ``workloads`` one measured
+run in a process of its own, ``harness`` the interleaved runs and import
+probes, ``report`` the tables, targets and JSON.
 """

@@ -1,4 +1,4 @@
-"""``python -m bench``: measure the SDK against the floor and print one table.
+"""``python -m bench``: measure the SDK against the floor, and by pool size; print the tables.
 
 ``--smoke`` runs every workload once with tiny counts: it proves the benchmark
 still works and says nothing about speed.
@@ -102,6 +102,8 @@ def main(argv: list[str] | None = None) -> int:
     output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
     print(report.table(rows, import_rows))
+    print()
+    print(report.pool_table(rows))
     print()
     print(report.verdicts(found))
     print(

@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from bench.workloads import MONITOR, WORKLOADS
+from bench.workloads import MONITOR, WORKLOADS, Server, runs_on
 
 ROOT = Path(__file__).resolve().parent.parent
 _RUN_TIMEOUT = 120.0
@@ -90,13 +90,14 @@ def own_cpu_seconds() -> float:
 
 
 @contextlib.contextmanager
-def canned_server(events: int, cpus: set[int] | None) -> Iterator[str]:
+def canned_server(events: int, cpus: set[int] | None, kind: Server = "canned") -> Iterator[str]:
     """A :mod:`bench.server` process, for as long as the block lasts; yields its socket path."""
     with tempfile.TemporaryDirectory(prefix="marianne-bench-") as directory:
         path = str(Path(directory) / "conductor.sock")
+        options = ["--conductor"] if kind == "conductor" else []
         with _affinity(cpus):
             server = subprocess.Popen(
-                [sys.executable, "-m", "bench.server", path, str(events)],
+                [sys.executable, "-m", "bench.server", path, str(events), *options],
                 cwd=ROOT,
                 stdout=subprocess.PIPE,
                 text=True,
@@ -164,11 +165,17 @@ def run_all(
     runs: dict[tuple[str, str], list[dict[str, Any]]] = {}
     imports: dict[str, list[dict[str, float]]] = {name: [] for name in IMPORTS}
     monitor_events = MONITOR.smoke_count if smoke else MONITOR.count
-    with canned_server(monitor_events, server_cpus) as socket_path, _affinity(client_cpus):
+    with (
+        canned_server(monitor_events, server_cpus) as canned,
+        canned_server(monitor_events, server_cpus, "conductor") as conductor,
+        _affinity(client_cpus),
+    ):
+        socket_paths: dict[Server, str] = {"canned": canned, "conductor": conductor}
         for repeat in range(repeats):
             for workload in WORKLOADS:
                 count = workload.smoke_count if smoke else workload.count
-                for client in clients:
+                socket_path = socket_paths[workload.server]
+                for client in runs_on(workload, clients):
                     result = measure_run(client, workload.name, count, socket_path)
                     runs.setdefault((workload.name, client), []).append(result)
             for name, statement in IMPORTS.items():

@@ -2,13 +2,29 @@
 
 from __future__ import annotations
 
+import itertools
 import statistics
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from bench.harness import BARE_PYTHON, IMPORTS, SDK_IMPORT
-from bench.workloads import BIG_STATUS, CONCURRENT_8, CONCURRENT_64, FLOOR_OF, SEQUENTIAL
+from bench.server import CONDUCTOR_CPU_SECONDS, CONDUCTOR_SLOTS
+from bench.workloads import (
+    BIG_STATUS,
+    CONCURRENT_8,
+    CONCURRENT_64,
+    DEFAULT_MAX_IDLE_SECONDS,
+    DEFAULT_POOL_SIZE,
+    FLOOR_OF,
+    FLOOR_WORKLOADS,
+    NEW_CONNECTION,
+    POOL_CALLERS,
+    POOL_SIZES,
+    POOL_WORKLOADS,
+    SDKS,
+    SEQUENTIAL,
+)
 
 _MB = 1_000_000
 
@@ -133,13 +149,16 @@ def _import_text(probe: ImportRow, baseline: ImportRow) -> str:
 
 
 def table(rows: list[Row], imports: list[ImportRow]) -> str:
-    """The one table: every workload and client, then the import probes."""
+    """The SDK against the floor: every such workload and client, then the import probes."""
+    compared = {workload.name for workload in FLOOR_WORKLOADS}
     header = (
         f"{'workload':<28} {'client':<14} {'calls/s median (min-max)':>28} "
         f"{'CPU µs/call median (min-max)':>30} {'CPU vs floor':>12} {'calls/s vs floor':>16}"
     )
     lines = [header, "-" * len(header)]
     for row in rows:
+        if row.workload not in compared:
+            continue
         lines.append(
             f"{row.workload:<28} {row.client:<14} "
             f"{_range(row.calls_per_second, lambda v: f'{v:,.0f}'):>28} "
@@ -149,6 +168,63 @@ def table(rows: list[Row], imports: list[ImportRow]) -> str:
     baseline = next(probe for probe in imports if probe.name == BARE_PYTHON)
     for probe in imports:
         lines.append(f"{'fresh interpreter':<28} {probe.name:<14} {_import_text(probe, baseline)}")
+    return "\n".join(lines)
+
+
+def _pool_label(size: int) -> str:
+    return f"{size}*" if size == DEFAULT_POOL_SIZE else str(size)
+
+
+def pool_table(rows: list[Row]) -> str:
+    """Calls/s and client CPU per call by pool size, side by side with their ratios.
+
+    Then what a call on a new connection costs, which is what a short
+    ``max_idle_seconds`` makes a program that calls now and then pay.
+    """
+    by_key = {(row.workload, row.client): row for row in rows}
+    labels = " / ".join(_pool_label(size) for size in POOL_SIZES)
+    steps = list(itertools.pairwise(POOL_SIZES))
+    costs = ", ".join(f"{m} {s * 1e6:.0f} µs" for m, s in CONDUCTOR_CPU_SECONDS.items())
+    title = (
+        f"pool_size: {POOL_CALLERS} concurrent callers; the server spends the conductor's CPU "
+        f"per request ({costs}) and serves at most {CONDUCTOR_SLOTS} connections at once; "
+        f"* = the client's default (pool_size={DEFAULT_POOL_SIZE}, "
+        f"max_idle_seconds={DEFAULT_MAX_IDLE_SECONDS})"
+    )
+    rates, cpus = f"calls/s, pool {labels}", f"CPU µs/call, pool {labels}"
+    header = f"{'method':<14} {'client':<12} {rates:>30} {cpus:>30}" + "".join(
+        f"   {f'{high} vs {low}: calls/s':>18} {'CPU':>6}" for low, high in steps
+    )
+    lines = [title, header, "-" * len(header)]
+    for method, by_size in POOL_WORKLOADS.items():
+        for client in SDKS:
+            found = [by_key.get((by_size[size].name, client)) for size in POOL_SIZES]
+            if any(row is None for row in found):
+                continue
+            sized = dict(zip(POOL_SIZES, [row for row in found if row is not None], strict=True))
+            rate = {size: row.calls_per_second.median for size, row in sized.items()}
+            cpu = {size: row.cpu_us_per_call.median for size, row in sized.items()}
+            rate_text = " / ".join(f"{rate[size]:,.0f}" for size in POOL_SIZES)
+            cpu_text = " / ".join(f"{cpu[size]:.1f}" for size in POOL_SIZES)
+            lines.append(
+                f"{method:<14} {client:<12} {rate_text:>30} {cpu_text:>30}"
+                + "".join(
+                    f"   {_ratio(rate[high] / rate[low]):>18} {_ratio(cpu[high] / cpu[low]):>6}"
+                    for low, high in steps
+                )
+            )
+    for client in SDKS:
+        fresh = by_key.get((NEW_CONNECTION.name, client))
+        pooled = by_key.get((SEQUENTIAL.name, client))
+        if fresh is None or pooled is None:
+            continue
+        extra = fresh.cpu_us_per_call.median - pooled.cpu_us_per_call.median
+        lines.append(
+            f"{'new client':<14} {client:<12} "
+            f"{fresh.calls_per_second.median:>,.0f} calls/s, "
+            f"{fresh.cpu_us_per_call.median:.1f} µs CPU/call: {extra:+.1f} µs over a pooled "
+            f"call ({SEQUENTIAL.name}, {pooled.calls_per_second.median:,.0f} calls/s)"
+        )
     return "\n".join(lines)
 
 

@@ -11,30 +11,52 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
+import inspect
 import json
 import sys
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from typing import Any, Literal, Protocol
 
 import anyio
 import trio
 
 from bench.floor import AsyncioFloor, TrioFloor
-from bench.payloads import BIG_JOB, BIG_SHEETS, SMALL_JOB
+from bench.payloads import BIG_JOB, BIG_SHEETS, SMALL_JOB, recorded_results
 from marianne_sdk import DaemonClient
 
-Kind = Literal["health", "status", "monitor"]
+Kind = Literal["health", "list", "status", "monitor"]
+Server = Literal["canned", "conductor"]
+"""Which :mod:`bench.server` a workload runs against: the cheap canned one, or the one
+that spends the conductor's CPU per request and serves as few connections at once."""
 
 FLOOR_LANES = 8
-"""Connections of the floor for concurrent callers, and the SDK client's ``pool_size``."""
+"""Connections of the floor for concurrent callers.
+
+Where the SDK is compared with the floor, its ``pool_size`` is this too, not the
+client's default, so that both have the same connections to work with."""
+
+_CLIENT_DEFAULTS = inspect.signature(DaemonClient).parameters
+DEFAULT_POOL_SIZE: int = _CLIENT_DEFAULTS["pool_size"].default
+DEFAULT_MAX_IDLE_SECONDS: float = _CLIENT_DEFAULTS["max_idle_seconds"].default
+
+POOL_SIZES = tuple(sorted({1, 2, 4, DEFAULT_POOL_SIZE}))
+"""The pool sizes compared against the conductor-like server; the default among them."""
+
+POOL_CALLERS = 8
+"""Concurrent callers of the pool-size workloads: more than any pool size compared."""
 
 
 @dataclass(frozen=True)
 class Workload:
-    """What one run does: ``count`` operations of ``kind``, by ``callers`` at once."""
+    """What one run does: ``count`` operations of ``kind``, by ``callers`` at once.
+
+    The SDK client has ``pool_size`` connections, or each call has a client
+    of its own (``new_client_each_call``); floor clients run the workload only
+    if ``with_floor``.
+    """
 
     name: str
     kind: Kind
@@ -42,6 +64,10 @@ class Workload:
     smoke_count: int
     callers: int = 1
     job_id: str = ""
+    pool_size: int = FLOOR_LANES
+    new_client_each_call: bool = False
+    server: Server = "canned"
+    with_floor: bool = True
 
 
 SEQUENTIAL = Workload("sequential daemon.health", "health", 10_000, 20)
@@ -50,7 +76,51 @@ CONCURRENT_64 = Workload("64 concurrent daemon.health", "health", 10_000, 128, c
 SMALL_STATUS = Workload("job.status ~60 KB, typed", "status", 1_000, 2, job_id=SMALL_JOB)
 BIG_STATUS = Workload("job.status ~8 MB, typed", "status", 20, 1, job_id=BIG_JOB)
 MONITOR = Workload("monitor(): 100,000 events", "monitor", 100_000, 50)
-WORKLOADS = (SEQUENTIAL, CONCURRENT_8, CONCURRENT_64, SMALL_STATUS, BIG_STATUS, MONITOR)
+FLOOR_WORKLOADS = (SEQUENTIAL, CONCURRENT_8, CONCURRENT_64, SMALL_STATUS, BIG_STATUS, MONITOR)
+"""The SDK against the floor, on the canned server."""
+
+NEW_CONNECTION = Workload(
+    "sequential daemon.health, a new client each call",
+    "health",
+    2_000,
+    10,
+    new_client_each_call=True,
+    with_floor=False,
+)
+"""What a call on a new connection costs: :data:`SEQUENTIAL`, each call with a client of its own.
+
+That is the cost of a call after the pool's connections expired, plus making
+and closing a client. (A pool with a tiny ``max_idle_seconds`` would not do:
+uvloop's clock advances once per loop iteration, by whole milliseconds, so
+its connections would never look expired between two calls.)"""
+
+
+def _by_pool_size(kind: Kind, method: str, count: int) -> dict[int, Workload]:
+    return {
+        size: Workload(
+            f"{method}, pool {size}",
+            kind,
+            count,
+            2 * POOL_CALLERS,
+            callers=POOL_CALLERS,
+            pool_size=size,
+            server="conductor",
+            with_floor=False,
+        )
+        for size in POOL_SIZES
+    }
+
+
+POOL_HEALTH = _by_pool_size("health", "daemon.health", 3_000)
+POOL_LIST = _by_pool_size("list", "job.list", 2_000)
+POOL_WORKLOADS = {"daemon.health": POOL_HEALTH, "job.list": POOL_LIST}
+"""Method → pool size → :data:`POOL_CALLERS` callers against the conductor-like server."""
+
+WORKLOADS = (
+    *FLOOR_WORKLOADS,
+    NEW_CONNECTION,
+    *(workload for by_size in POOL_WORKLOADS.values() for workload in by_size.values()),
+)
 WORKLOAD_BY_NAME = {workload.name: workload for workload in WORKLOADS}
 
 _SHEETS = {SMALL_JOB: 40, BIG_JOB: BIG_SHEETS}
@@ -67,10 +137,17 @@ def available_clients() -> tuple[str, ...]:
     return tuple(c for c in FLOORS + SDKS if c != "sdk-uvloop" or has_uvloop)
 
 
+def runs_on(workload: Workload, clients: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of ``clients`` that run ``workload``."""
+    return tuple(c for c in clients if workload.with_floor or c not in FLOORS)
+
+
 class Driver(Protocol):
     """One client, as a workload drives it; results are returned decoded."""
 
     async def health(self, caller: int) -> Any: ...
+
+    async def list_jobs(self, caller: int) -> Any: ...
 
     async def status(self, job_id: str) -> Any: ...
 
@@ -94,6 +171,9 @@ class FloorDriver:
     async def health(self, caller: int) -> Any:
         return await self._floor.call("daemon.health", None, caller)
 
+    async def list_jobs(self, caller: int) -> Any:
+        return await self._floor.call("job.list", None, caller)
+
     async def status(self, job_id: str) -> Any:
         return await self._floor.call("job.status", {"job_id": job_id})
 
@@ -104,11 +184,14 @@ class FloorDriver:
 class SdkDriver:
     """The SDK's async client through its typed wrappers: results are msgspec Structs."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: DaemonClient) -> None:
         self._client = client
 
     async def health(self, caller: int) -> Any:
         return await self._client.health()
+
+    async def list_jobs(self, caller: int) -> Any:
+        return await self._client.list_jobs()
 
     async def status(self, job_id: str) -> Any:
         return await self._client.get_job_status(job_id)
@@ -118,7 +201,22 @@ class SdkDriver:
         async with self._client.monitor() as stream:
             async for _ in stream:
                 events += 1
+        if stream.missed:
+            raise RuntimeError(f"monitor(): {stream.missed} events dropped from a full buffer")
         return events
+
+
+class NewClientDriver(SdkDriver):
+    """``daemon.health`` on a client of its own each call, and so on a new connection."""
+
+    def __init__(self, client: DaemonClient, path: str, options: dict[str, Any]) -> None:
+        super().__init__(client)
+        self._path = path
+        self._options = options
+
+    async def health(self, caller: int) -> Any:
+        async with DaemonClient(self._path, **self._options) as client:
+            return await client.health()
 
 
 Job = Callable[[], Coroutine[Any, Any, None]]
@@ -148,12 +246,33 @@ def _field(value: Any, name: str) -> Any:
     return value[name] if isinstance(value, dict) else getattr(value, name)
 
 
-async def _health_calls(
-    driver: Driver, gather: Gather, calls: int, callers: int, results: list[Any]
+def _small_call(driver: Driver, kind: Kind) -> Callable[[int], Coroutine[Any, Any, Any]]:
+    return driver.list_jobs if kind == "list" else driver.health
+
+
+@cache
+def _listed_jobs() -> int:
+    # Read once, in the warm-up: the recording takes milliseconds to parse.
+    return len(recorded_results()["job.list"])
+
+
+def _answered(kind: Kind, result: Any) -> bool:
+    """Whether ``result`` is the canned answer to a ``kind`` call."""
+    if kind == "list":
+        return len(result) == _listed_jobs()
+    return bool(_field(result, "status") == "ok")
+
+
+async def _small_calls(
+    call: Callable[[int], Coroutine[Any, Any, Any]],
+    gather: Gather,
+    calls: int,
+    callers: int,
+    results: list[Any],
 ) -> None:
     async def caller(index: int) -> None:
         for _ in range(calls // callers):
-            results[index] = await driver.health(index)
+            results[index] = await call(index)
 
     if callers == 1:
         await caller(0)
@@ -175,9 +294,10 @@ async def _operate(driver: Driver, gather: Gather, workload: Workload, count: in
             raise RuntimeError(f"job.status {workload.job_id}: wrong sheet count")
         return count
     results: list[Any] = [None] * workload.callers
-    await _health_calls(driver, gather, count, workload.callers, results)
-    if any(_field(result, "status") != "ok" for result in results):
-        raise RuntimeError("daemon.health: a caller got no healthy answer")
+    call = _small_call(driver, workload.kind)
+    await _small_calls(call, gather, count, workload.callers, results)
+    if not all(_answered(workload.kind, result) for result in results):
+        raise RuntimeError(f"{workload.name}: a caller got a wrong answer")
     return count // workload.callers * workload.callers
 
 
@@ -212,9 +332,24 @@ async def _run_floor_trio(path: str, workload: Workload, count: int) -> dict[str
         await floor.aclose()
 
 
+def sdk_options(workload: Workload, count: int) -> dict[str, Any]:
+    """The SDK client's settings for ``count`` operations of ``workload``."""
+    options: dict[str, Any] = {"pool_size": workload.pool_size}
+    if workload.kind == "monitor":
+        # The server writes every event at once, faster than a consumer takes
+        # them; the block keeps them all, so that all of them are measured.
+        options["stream_buffer_size"] = count
+    return options
+
+
 async def _run_sdk(path: str, workload: Workload, count: int) -> dict[str, Any]:
-    async with DaemonClient(path, pool_size=FLOOR_LANES) as client:
-        return await measure(SdkDriver(client), _gather_anyio, workload, count)
+    options = sdk_options(workload, count)
+    async with DaemonClient(path, **options) as client:
+        if workload.new_client_each_call:
+            driver: Driver = NewClientDriver(client, path, options)
+        else:
+            driver = SdkDriver(client)
+        return await measure(driver, _gather_anyio, workload, count)
 
 
 def run(client: str, path: str, workload: Workload, count: int) -> dict[str, Any]:

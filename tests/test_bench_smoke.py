@@ -3,29 +3,54 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
-from pathlib import Path
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
 
 from bench.harness import IMPORTS, ROOT
-from bench.workloads import WORKLOADS, available_clients
+from bench.workloads import (
+    DEFAULT_POOL_SIZE,
+    NEW_CONNECTION,
+    POOL_SIZES,
+    POOL_WORKLOADS,
+    SDKS,
+    WORKLOADS,
+    available_clients,
+    runs_on,
+)
 
 
-def test_smoke_run_covers_every_workload_and_client(tmp_path: Path) -> None:
-    output = tmp_path / "result.json"
+@dataclass(frozen=True)
+class SmokeRun:
+    stdout: str
+    result: dict[str, Any]
+
+    def rows(self) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(row["workload"], row["client"]): row for row in self.result["rows"]}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
+    output = tmp_path_factory.mktemp("bench") / "result.json"
     done = subprocess.run(
         [sys.executable, "-m", "bench", "--smoke", "--output", str(output)],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=240,
         check=False,
     )
     assert done.returncode == 0, done.stderr
+    return SmokeRun(done.stdout, json.loads(output.read_text()))
 
-    result = json.loads(output.read_text())
-    rows = {(row["workload"], row["client"]): row for row in result["rows"]}
-    expected = {(w.name, c) for w in WORKLOADS for c in available_clients()}
+
+def test_smoke_run_covers_every_workload_and_client(smoke_run: SmokeRun) -> None:
+    result, rows = smoke_run.result, smoke_run.rows()
+    expected = {(w.name, c) for w in WORKLOADS for c in runs_on(w, available_clients())}
     assert set(rows) == expected
     for row in rows.values():
         assert row["calls"] > 0
@@ -39,7 +64,35 @@ def test_smoke_run_covers_every_workload_and_client(tmp_path: Path) -> None:
     assert all(set(target) == {"goal", "measured", "passed"} for target in result["targets"])
     assert result["meta"]["smoke"] is True
 
-    assert all(name in done.stdout for name, _ in expected)
+    compared = [(w.name, c) for w in WORKLOADS if w.with_floor for c in available_clients()]
+    assert all(f"{name:<28} {client:<14}" in smoke_run.stdout for name, client in compared)
     for target in result["targets"]:
         verdict = "PASS" if target["passed"] else "MISS"
-        assert f"{verdict}  {target['goal']}" in done.stdout
+        assert f"{verdict}  {target['goal']}" in smoke_run.stdout
+
+
+def test_smoke_run_prints_the_pool_size_table(smoke_run: SmokeRun) -> None:
+    assert DEFAULT_POOL_SIZE in POOL_SIZES
+    sdks = [client for client in SDKS if client in available_clients()]
+    lines = smoke_run.stdout.splitlines()
+    # Only SDK clients run against the conductor-like server, and never the floor.
+    rows = smoke_run.rows()
+    for by_size in POOL_WORKLOADS.values():
+        assert list(by_size) == list(POOL_SIZES)
+        for workload in by_size.values():
+            assert workload.server == "conductor"
+            assert {client for name, client in rows if name == workload.name} == set(sdks)
+
+    labels = " / ".join(f"{s}*" if s == DEFAULT_POOL_SIZE else str(s) for s in POOL_SIZES)
+    header = next(line for line in lines if line.startswith("method "))
+    assert f"calls/s, pool {labels}" in header
+    assert f"CPU µs/call, pool {labels}" in header
+    for method in POOL_WORKLOADS:
+        for client in sdks:
+            line = next(line for line in lines if line.startswith(f"{method:<14} {client:<12}"))
+            # calls/s and CPU for each size, then a calls/s and a CPU ratio per step up.
+            assert line.count(" / ") == 2 * (len(POOL_SIZES) - 1)
+            assert len(re.findall(r"\b\d+\.\d\dx\b", line)) == 2 * (len(POOL_SIZES) - 1)
+    for client in sdks:
+        assert (NEW_CONNECTION.name, client) in rows
+        assert any(line.startswith(f"{'new client':<14} {client:<12}") for line in lines)
