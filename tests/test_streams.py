@@ -287,3 +287,38 @@ async def test_a_consumer_that_keeps_up_misses_nothing_of_a_burst_larger_than_it
             received = [(await events.__anext__()).sheet_num for _ in range(2000)]
         assert received == list(range(2000))
         assert events.missed == 0
+
+
+async def test_a_block_cancelled_while_opening_the_subscription_leaves_it_to_the_next(
+    socket_path: Path,
+) -> None:
+    async with (
+        FakeDaemon(socket_path, max_served_connections=1) as fake,
+        DaemonClient(socket_path, max_idle_seconds=60) as holder,
+        DaemonClient(socket_path, timeout=30) as client,
+    ):
+        await holder.health()  # the only slot: the subscription waits to be served
+        received: list[str] = []
+        opener = anyio.CancelScope()
+
+        async def open_then_give_up() -> None:
+            with opener:
+                async with client.monitor():
+                    await anyio.sleep_forever()
+
+        async def watch() -> None:
+            async with client.monitor() as events:
+                received.append((await events.__anext__()).event)
+
+        with anyio.fail_after(20):
+            async with anyio.create_task_group() as task_group:
+                task_group.start_soon(open_then_give_up)
+                await fake.wait_for(lambda: fake.accepted_connections == 2)
+                task_group.start_soon(watch)
+                await anyio.wait_all_tasks_blocked()  # waiting for the first block's opening
+                opener.cancel()
+                await fake.wait_for(lambda: fake.accepted_connections == 3)  # its own try
+                await holder.close()
+                await fake.wait_for(lambda: fake.monitor_subscribers == 1)
+                fake.emit("served.at.last")
+        assert received == ["served.at.last"]

@@ -116,18 +116,21 @@ class Feed(Generic[T]):
 
     async def subscribe(self, subscription: Subscription[T]) -> None:
         """Deliver this feed's notifications to ``subscription`` from now on."""
-        if self._connection is None and self.finished is None:
-            if self._opening is None:
-                self._opening = anyio.Event()
-                try:
-                    await self._open()
-                except BaseException as exc:
-                    self._finish(_Finished(error=exc))
-                    raise
-                finally:
-                    self._opening.set()
-            else:
+        while self._connection is None and self.finished is None:
+            if self._opening is not None:
                 await self._opening.wait()
+                continue
+            opening = self._opening = anyio.Event()
+            try:
+                await self._open()
+            except Exception as exc:
+                self._finish(_Finished(error=exc))
+                raise
+            finally:
+                # Cancelled, the opener leaves the feed unopened: one of the
+                # blocks waiting for it opens it instead.
+                self._opening = None
+                opening.set()
         if self.finished is not None:
             if self.finished.error is not None:
                 raise self.finished.error
