@@ -92,6 +92,28 @@ class Backend(abc.ABC):
         """
 
 
+class _Unbound(Backend):
+    """The backend of a pool that has not run on any loop yet: never current."""
+
+    def is_current(self) -> bool:
+        return False
+
+    def time(self) -> float:
+        raise RuntimeError("not bound to an event loop")
+
+    def wakeup(self) -> Wakeup:
+        raise RuntimeError("not bound to an event loop")
+
+    def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer:
+        raise RuntimeError("not bound to an event loop")
+
+    def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
+        raise RuntimeError("not bound to an event loop")
+
+
+UNBOUND: Backend = _Unbound()
+"""Stands for the event loop until a first use binds one (see :meth:`Backend.is_current`)."""
+
 _local = threading.local()
 
 

@@ -21,7 +21,6 @@ import anyio
 import msgspec
 
 from . import _waiting
-from ._backends import NEVER, current_backend
 from ._compat import is_supported
 from ._discovery import resolve_socket_path
 from ._errors import ConnectionLostError, DaemonError
@@ -342,7 +341,7 @@ class DaemonClient(AsyncMethods):
         The deadline covers waiting for a connection, connecting, sending,
         reading and a retry.
         """
-        deadline = NEVER if limit is None else current_backend().time() + limit
+        deadline = self._pool.deadline_after(limit)
         started = time.perf_counter()
         possibly_executed = False
         attempts = 0

@@ -34,7 +34,7 @@ from collections.abc import Collection
 
 import anyio
 
-from ._backends import NEVER, Backend, Timer, Wakeup, current_backend
+from ._backends import NEVER, UNBOUND, Backend, Timer, Wakeup, current_backend
 from ._errors import ConductorBusyError, DaemonError, DaemonNotRunningError
 from ._transport import HANDSHAKE, Connection, DeadlinePassed
 
@@ -147,7 +147,7 @@ class Pool:
         self._leases: dict[Connection, _Caller] = {}
         self._opening = 0
         self._idle_timer: Timer | None = None
-        self._backend: Backend | None = None
+        self._backend: Backend = UNBOUND
         self._closed = False
 
     # ---- what the pool holds (derived, never counted by hand) ----
@@ -258,7 +258,7 @@ class Pool:
             self._line.append(caller)
             self._assign()
             if caller.state is _State.WAITING:
-                caller.wakeup = self._backend_now().wakeup()
+                caller.wakeup = self._backend.wakeup()
                 try:
                     await caller.wakeup.wait()
                 except BaseException:
@@ -334,7 +334,7 @@ class Pool:
 
     def _rearm(self, caller: _Caller, deadline: float) -> None:
         if caller.timer is None and deadline != NEVER:
-            timer = self._backend_now().call_at(deadline, self._deadline_passed, caller)
+            timer = self._backend.call_at(deadline, self._deadline_passed, caller)
             caller.timer = timer
 
     def _take_idle(self) -> Connection | None:
@@ -361,7 +361,7 @@ class Pool:
     def _arm_idle_timer(self) -> None:
         if self._idle_timer is None and self._idle:
             expires = self._idle[0][1] + self._max_idle
-            self._idle_timer = self._backend_now().call_at(expires, self._close_expired_idle)
+            self._idle_timer = self._backend.call_at(expires, self._close_expired_idle)
 
     def _close_expired_idle(self) -> None:
         self._idle_timer = None
@@ -423,26 +423,28 @@ class Pool:
 
     # ---- the event loop ----
 
+    def deadline_after(self, seconds: float | None) -> float:
+        """The deadline ``seconds`` from now on the running loop's clock (None: never)."""
+        backend = self._bind()
+        return NEVER if seconds is None else backend.time() + seconds
+
     def _bind(self) -> Backend:
         """The running loop's backend; a pool serves one loop after another, not two at once."""
+        if self._backend.is_current():
+            return self._backend
         backend = current_backend()
-        if backend is not self._backend:
-            if self._leases or self._line or self._opening:
-                raise RuntimeError("this client is in use on another event loop")
-            # Idle connections of a finished loop are registered with it, not this one.
-            for connection, _ in self._idle:
-                connection.close_unused()
-            self._idle.clear()
-            self._idle_timer = None
-            self._backend = backend
+        if self._leases or self._line or self._opening:
+            raise RuntimeError("this client is in use on another event loop")
+        # Idle connections of a finished loop are registered with it, not this one.
+        for connection, _ in self._idle:
+            connection.close_unused()
+        self._idle.clear()
+        self._idle_timer = None
+        self._backend = backend
         return backend
 
-    def _backend_now(self) -> Backend:
-        assert self._backend is not None
-        return self._backend
-
     def _time(self) -> float:
-        return self._backend_now().time()
+        return self._backend.time()
 
     def _check_open(self) -> None:
         if self._closed:
