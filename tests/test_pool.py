@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from pathlib import Path
 
@@ -10,7 +11,13 @@ import anyio
 import pytest
 from tests.support import LogWatch, echo, open_client
 
-from marianne_sdk import ConductorBusyError, DaemonClient, DaemonError
+from marianne_sdk import (
+    ConductorBusyError,
+    DaemonClient,
+    DaemonError,
+    DaemonNotRunningError,
+    UntrustedDaemonError,
+)
 from marianne_sdk import _pool as pool_module
 from marianne_sdk._backends import NEVER
 from marianne_sdk._pool import Pool
@@ -333,3 +340,27 @@ async def test_a_connection_closed_by_its_deadline_is_not_reused(fake: FakeDaemo
     assert fake.accepted_connections == 2
     pool.release(replacement, reusable=True)
     pool.close()
+
+
+async def test_a_full_accept_queue_is_not_running_not_untrusted(socket_path: Path) -> None:
+    """Nothing accepts: a connect either never completes or is refused at once (trio)."""
+    with socket.socket(socket.AF_UNIX) as listener:
+        listener.bind(str(socket_path))
+        listener.listen(0)
+        queued: list[socket.socket] = []
+        try:
+            while True:  # fill the queue of connections waiting to be accepted
+                waiting = socket.socket(socket.AF_UNIX)
+                waiting.setblocking(False)
+                queued.append(waiting)
+                waiting.connect(str(socket_path))
+        except BlockingIOError:
+            pass
+        try:
+            async with DaemonClient(socket_path, connect_timeout=0.3, timeout=10) as client:
+                with pytest.raises(DaemonNotRunningError, match="accepted no connection") as caught:
+                    await client.health()
+            assert not isinstance(caught.value, UntrustedDaemonError)
+        finally:
+            for waiting in queued:
+                waiting.close()

@@ -5,11 +5,14 @@ The conductor reads and writes one JSON object per line and refuses lines of
 anyio's ``max_bytes`` is only checked between reads and would let a longer
 line through.
 
-Reads and writes go straight to the non-blocking socket rather than through
-anyio's socket stream: on asyncio, that stream wakes its reader with
-``Future.set_result``, which raises ``InvalidStateError`` inside the event loop
-when the read was cancelled just as data arrived (anyio 4.16), and cancelled
-reads are routine here.
+Connecting, reads and writes go straight to the non-blocking socket rather
+than through anyio's socket stream: on asyncio, that stream wakes its reader
+with ``Future.set_result``, which raises ``InvalidStateError`` inside the
+event loop when the read was cancelled just as data arrived (anyio 4.16), and
+cancelled reads are routine here; uvloop does the same to a cancelled
+connect. A Unix socket connects at once or not at all: when the listener's
+queue of connections waiting to be accepted is full, the connect is refused
+(``EAGAIN``), and :func:`connect` tries again until it is cancelled.
 
 How bytes are read depends on the event loop. On asyncio, a reader callback
 stays registered for the connection's life and moves bytes into its buffer
@@ -35,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 import msgspec
-from anyio.abc import SocketAttribute, SocketStream
 
 from ._backends import current_backend
 from ._errors import DaemonNotRunningError, RequestTooLargeError
@@ -76,6 +78,33 @@ async def receive_some(sock: socket.socket, size: int = _RECEIVE_SIZE) -> bytes:
             return sock.recv(size)
         except BlockingIOError:
             await anyio.wait_readable(sock)
+
+
+_QUEUE_FULL_RETRY = 0.01
+"""Seconds between connects while the listener's accept queue is full."""
+
+
+async def connect(path: str) -> socket.socket:
+    """A non-blocking socket connected to ``path``; :class:`DaemonNotRunningError` if impossible.
+
+    Waits, trying again, while the listener's accept queue is full: bound it
+    with a cancel scope.
+    """
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        while True:
+            try:
+                sock.connect(path)
+            except BlockingIOError:
+                await anyio.sleep(_QUEUE_FULL_RETRY)
+            except OSError as exc:
+                raise DaemonNotRunningError(_why_unreachable(path, exc)) from exc
+            else:
+                return sock
+    except BaseException:
+        sock.close()
+        raise
 
 
 def send_now(sock: socket.socket, data: bytes | memoryview) -> int:
@@ -124,14 +153,10 @@ class Connection:
     after which the connection must be closed.
     """
 
-    __slots__ = ("_buffer", "_closed", "_sock", "_stream", "_timed_out")
+    __slots__ = ("_buffer", "_closed", "_sock", "_timed_out")
 
-    def __init__(self, stream: SocketStream) -> None:
-        # The stream owns the socket object; only the raw socket is used.
-        self._stream = stream
-        # Cached once: looking the raw socket up through ``extra()`` costs more
-        # than the peek it is used for.
-        self._sock: socket.socket = stream.extra(SocketAttribute.raw_socket)
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
         self._buffer = bytearray()
         self._closed = False
         self._timed_out = False
@@ -140,18 +165,13 @@ class Connection:
     async def open(cls, path: str, trusted_uids: Collection[int] | None) -> Connection:
         """Connect to the socket at ``path`` if it is served by one of ``trusted_uids``.
 
-        On asyncio a reader callback reads for the connection. Raises :class:`DaemonNotRunningError` (or its subclass
+        On asyncio a reader callback reads for the connection. Raises
+        :class:`DaemonNotRunningError` (or its subclass
         :class:`UntrustedDaemonError`) when connecting is impossible.
         """
-        try:
-            stream = await anyio.connect_unix(path)
-        except OSError as exc:
-            raise DaemonNotRunningError(_why_unreachable(path, exc)) from exc
+        sock = await connect(path)
         asyncio_loop = current_backend().asyncio_loop
-        if asyncio_loop is None:
-            connection = cls(stream)
-        else:
-            connection = _ReaderConnection(stream, asyncio_loop)
+        connection = cls(sock) if asyncio_loop is None else _ReaderConnection(sock, asyncio_loop)
         try:
             check_peer(connection._sock, path, trusted_uids)
         except BaseException:
@@ -301,8 +321,8 @@ class _ReaderConnection(Connection):
 
     __slots__ = ("__weakref__", "_ended", "_loop", "_paused", "_release_socket", "_waiter")
 
-    def __init__(self, stream: SocketStream, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(stream)
+    def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(sock)
         self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
         self._ended: Exception | None = None
