@@ -77,6 +77,26 @@ def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> Iterator[str]
     yield ""
 
 
+def fields_table(
+    fields: Iterable[model.Field], page: str, headers: tuple[str, str, str]
+) -> Iterator[str]:
+    """Params or a type's fields: ``headers`` name the name, required and default columns."""
+    name, required, default = headers
+    return table(
+        (name, "Type", required, default, "Description"),
+        (
+            (
+                f"`{field.name}`",
+                type_text(field.type, page),
+                "yes" if field.required else "no",
+                f"`{json.dumps(field.default)}`" if field.has_default else "",
+                cell(field.description),
+            )
+            for field in fields
+        ),
+    )
+
+
 def python_call(function: Any, prefix: str) -> str:
     """``prefix`` + ``function``'s parameters and return type as written, without ``self``.
 
@@ -168,19 +188,7 @@ def method_section(method: model.Method) -> list[str]:
                 "",
             ]
         lines += ["**Params**", ""]
-        lines += table(
-            ("Name", "Type", "Required", "Default", "Description"),
-            (
-                (
-                    f"`{param.name}`",
-                    type_text(param.type, METHODS_PAGE),
-                    "yes" if param.required else "no",
-                    f"`{json.dumps(param.default)}`" if param.has_default else "",
-                    cell(param.description),
-                )
-                for param in method.params
-            ),
-        )
+        lines += fields_table(method.params, METHODS_PAGE, ("Name", "Required", "Default"))
     else:
         lines += ["**Params**: none.", ""]
     if method.result is not None:
@@ -234,17 +242,6 @@ def types_page(protocol: model.Protocol) -> str:
             lines += [f"- `{shape.name}`: {prose(shape.description)}" for shape in component.shapes]
             lines += [""]
         if component.fields:
-            lines += table(
-                ("Field", "Type", "Always sent", "Default when absent", "Description"),
-                (
-                    (
-                        f"`{field.name}`",
-                        type_text(field.type, TYPES_PAGE),
-                        "yes" if field.required else "no",
-                        f"`{json.dumps(field.default)}`" if field.has_default else "",
-                        cell(field.description),
-                    )
-                    for field in component.fields
-                ),
-            )
+            headers = ("Field", "Always sent", "Default when absent")
+            lines += fields_table(component.fields, TYPES_PAGE, headers)
     return "\n".join(lines)
