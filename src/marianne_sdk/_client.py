@@ -77,26 +77,36 @@ def _warn_if_unsupported(version: str) -> None:
 class DaemonClient(AsyncMethods):
     """Asynchronous client of the Marianne conductor, on asyncio or trio.
 
-    ``socket_path`` defaults to the socket of the clone conductor ``clone`` when
-    given (``True`` or ``""``: the default clone), then ``$MARIANNE_SOCKET``, then
-    ``/tmp/marianne.sock``. A socket served by a user outside ``trusted_uids``
-    (by default this process's user and root) is refused; None trusts anyone.
-
-    ``timeout`` bounds each call as a whole (waiting for a connection, sending,
-    reading and any retry); None waits forever. Each call may pass its own.
-
     The conductor serves a few connections at once (5 by default) to every
     program on the machine, so a client is a guest: it uses at most
     ``pool_size`` connections for calls, closes each after ``max_idle_seconds``
-    unused, and shares one subscription per stream between all its
-    ``monitor()`` blocks, each with a buffer of ``stream_buffer_size`` events.
-    ``connect_timeout`` bounds connecting to the socket; waiting for the
-    conductor to serve the connection counts against the call's timeout.
+    unused, and shares one subscription per stream request between all its
+    ``monitor()`` blocks.
 
     Use it as ``async with DaemonClient() as client:``, or build it and
     ``await client.close()`` when done: it runs nothing around your code, so
     it may be entered in one task and left in another. Closing ends its
     streams; calls in flight finish, then their connections close.
+
+    Args:
+        socket_path: The conductor's socket. Defaults to the socket of the clone
+            conductor ``clone`` when given, then ``$MARIANNE_SOCKET``, then
+            ``/tmp/marianne.sock``.
+        clone: A clone conductor's name (``True`` or ``""``: the default clone).
+        timeout: Seconds each call may take as a whole (waiting for a
+            connection and to be served, sending, reading and any retry);
+            ``None`` waits forever. Each call may pass its own.
+        pool_size: Connections used for calls at once.
+        max_idle_seconds: Seconds after which an unused connection is closed.
+        connect_timeout: Seconds connecting to the socket may take; waiting for
+            the conductor to serve the connection counts against ``timeout``.
+        stream_buffer_size: Events each stream block buffers; those that do not
+            fit are dropped for that block and counted in its ``missed``.
+        trusted_uids: Users whose socket is trusted (by default this process's
+            user and root); ``None`` trusts anyone.
+
+    Raises:
+        ValueError: A size below 1, or a number of seconds that is not positive.
 
     A request is sent twice only if it provably never reached the conductor, or
     its method is idempotent; a timeout never causes a second send.
