@@ -7,6 +7,7 @@ runs as a separate process with the SDK's default settings.
 from __future__ import annotations
 
 import os
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -73,19 +74,42 @@ async def test_a_busy_program_leaves_room_for_another(fake: FakeDaemon, anyio_ba
     assert fake.count("daemon.health") >= 8 + 20
 
 
+@asynccontextmanager
+async def idle_connections_filling(fake: FakeDaemon, slots: int) -> AsyncIterator[None]:
+    """A third program's idle connections, served, until the fake serves ``slots``."""
+    held: list[socket.socket] = []
+    try:
+        while fake.served_connections < slots:
+            connection = socket.socket(socket.AF_UNIX)
+            held.append(connection)
+            connection.setblocking(False)
+            connection.connect(fake.socket_path)
+            connection.send(b"\n")  # the blank-line handshake: answered once served
+            with anyio.fail_after(30):
+                await anyio.wait_readable(connection)
+            assert connection.recv(1024).endswith(b"\n")
+        yield
+    finally:
+        for connection in held:
+            connection.close()
+
+
 async def test_when_other_programs_hold_every_slot_the_conductor_is_busy_not_absent(
     socket_path: Path, anyio_backend: Any
 ) -> None:
     async with (
-        FakeDaemon(socket_path, max_served_connections=3) as fake,
+        FakeDaemon(socket_path) as fake,
         DaemonClient(socket_path, timeout=1.0) as client,
     ):
-        async with other_program(fake, backend_name(anyio_backend), "hold"):
-            assert fake.served_connections == 3, "the other program holds every slot"
+        async with (
+            other_program(fake, backend_name(anyio_backend), "hold"),
+            idle_connections_filling(fake, slots=5),
+        ):
+            assert fake.served_connections == 5, "other programs hold every slot"
             with pytest.raises(ConductorBusyError, match="held by other programs"):
                 await client.health()
-        # The other program has left: its pooled connections' slots are free
-        # (its subscription's lingers until the conductor's next event).
+        # The other programs have left: their connections' slots are free
+        # (a subscription's lingers until the conductor's next event).
         assert (await client.health()).status == "ok"
 
 
