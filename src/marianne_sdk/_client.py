@@ -27,7 +27,7 @@ from ._errors import ConnectionLostError, DaemonError
 from ._generated import models
 from ._generated.methods import AsyncMethods
 from ._generated.registry import CONDUCTOR_VERSIONS, DAEMON_STATUS
-from ._invoke import NOT_GIVEN, EventStream, Timeout
+from ._invoke import NOT_GIVEN, EventStream, Timeout, positive_seconds
 from ._messages import (
     ANY_MESSAGE,
     ANY_RESPONSE,
@@ -54,13 +54,6 @@ _log = logging.getLogger("marianne_sdk")
 
 P = TypeVar("P", bound=msgspec.Struct)
 R = TypeVar("R")
-
-
-def positive_seconds(name: str, value: float | None) -> float | None:
-    """``value``, refused with ``ValueError`` unless it is None or a positive number of seconds."""
-    if value is not None and not value > 0:
-        raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
-    return value
 
 
 def _warn_if_unsupported(version: str) -> None:

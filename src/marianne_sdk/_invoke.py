@@ -46,6 +46,13 @@ Timeout: TypeAlias = float | NotGiven | None
 """A per-call timeout: seconds, None for no deadline, or :data:`NOT_GIVEN` for the client's."""
 
 
+def positive_seconds(name: str, value: float | None) -> float | None:
+    """``value``, refused with ``ValueError`` unless it is None or a positive number of seconds."""
+    if value is not None and not value > 0:
+        raise ValueError(f"{name} must be a positive number of seconds or None, got {value!r}")
+    return value
+
+
 class EventStream(AbstractAsyncContextManager["EventStream[E]"], AsyncIterator[E]):
     """Typed notifications of a streaming method, on a connection of its own.
 

@@ -18,7 +18,7 @@ from ._errors import DaemonTimeoutError, JobSubmissionError
 from ._generated import models
 from ._generated.enums import KnownDaemonJobStatus, KnownJobResponseStatus
 from ._generated.methods import AsyncMethods
-from ._invoke import EventStream
+from ._invoke import EventStream, positive_seconds
 
 TERMINAL_STATUSES = frozenset(
     {KnownDaemonJobStatus.COMPLETED, KnownDaemonJobStatus.FAILED, KnownDaemonJobStatus.CANCELLED}
@@ -60,9 +60,8 @@ async def _wait(
     poll_interval: float,
 ) -> models.JobState:
     """Subscribe, submit ``request`` if given, then follow the job until it ends."""
-    for name, value in (("timeout", timeout), ("poll_interval", poll_interval)):
-        if value is not None and not value > 0:
-            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    positive_seconds("timeout", timeout)
+    positive_seconds("poll_interval", poll_interval)
     with anyio.move_on_after(timeout):
         async with client.monitor() as events:
             if request is not None:

@@ -562,7 +562,7 @@ def _add_fake_daemon_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--sheet-seconds",
-        type=_positive_float,
+        type=_seconds,
         default=0.05,
         metavar="SECONDS",
         help="how long each simulated sheet (and the queued step) takes (default: 0.05)",
@@ -596,13 +596,6 @@ def _add_fake_daemon_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="reject a submitted config_path that does not exist, as the conductor does",
     )
-
-
-def _positive_float(text: str) -> float:
-    value = float(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive, got {text}")
-    return value
 
 
 def _positive_int(text: str) -> int:
