@@ -23,7 +23,7 @@ import msgspec
 from . import _waiting
 from ._compat import is_supported
 from ._discovery import resolve_socket_path
-from ._errors import ConnectionLostError, DaemonError
+from ._errors import ConnectionLostError
 from ._generated import models
 from ._generated.methods import AsyncMethods
 from ._generated.registry import CONDUCTOR_VERSIONS, DAEMON_STATUS
@@ -154,8 +154,7 @@ class DaemonClient(AsyncMethods):
         return f"<DaemonClient {str(self._path)!r}: {state}>"
 
     async def __aenter__(self) -> Self:
-        if self._pool.closed:
-            raise DaemonError("this DaemonClient is closed: make a new one")
+        self._pool.check_open()
         return self
 
     async def __aexit__(
@@ -300,8 +299,7 @@ class DaemonClient(AsyncMethods):
                 found.abandon()
                 found = None
             if found is None:
-                if self._pool.closed:
-                    self._refuse_closed()
+                self._pool.check_open()
                 request_id = next(self._ids)
                 found = self._feeds[key] = Feed(
                     self._pool,
@@ -321,9 +319,6 @@ class DaemonClient(AsyncMethods):
     def _forget_feed(self, key: bytes, feed: Feed[Any]) -> None:
         if self._feeds.get(key) is feed:
             del self._feeds[key]
-
-    def _refuse_closed(self) -> NoReturn:
-        raise DaemonError("this DaemonClient is closed")
 
     def _limit(self, timeout: Timeout) -> float | None:
         if timeout is NOT_GIVEN:

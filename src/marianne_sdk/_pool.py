@@ -228,7 +228,7 @@ class Pool:
 
     async def open_dedicated(self, deadline: float) -> Connection:
         """A proven connection outside the pool's slots (for a stream); the caller closes it."""
-        self._check_open()
+        self.check_open()
         self._bind()
         return await self._open(deadline, probing=False)
 
@@ -254,7 +254,7 @@ class Pool:
 
     async def _serve(self, caller: _Caller, deadline: float) -> Connection:
         while True:
-            self._check_open()
+            self.check_open()
             self._line.append(caller)
             self._assign()
             if caller.state is _State.WAITING:
@@ -270,7 +270,7 @@ class Pool:
             if caller.state is _State.EXPIRED:
                 raise DeadlinePassed
             if caller.state is _State.REFUSED:
-                self._check_open()
+                self.check_open()
             try:
                 connection = await self._open(deadline, probing=True)
             except _NotServed:
@@ -446,6 +446,7 @@ class Pool:
     def _time(self) -> float:
         return self._backend.time()
 
-    def _check_open(self) -> None:
+    def check_open(self) -> None:
+        """Raise :class:`DaemonError` if :meth:`close` has been called."""
         if self._closed:
-            raise DaemonError("the client is closed")
+            raise DaemonError("the client is closed: make a new one")

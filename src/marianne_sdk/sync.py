@@ -209,7 +209,7 @@ class DaemonClient(SyncMethods):
         left running, so the async client cleans up its connection.
         """
         if self._closed:
-            raise DaemonError("this DaemonClient is closed")
+            raise DaemonError("the client is closed: make a new one")
         future = self._loop_thread.portal.start_task_soon(call)
         try:
             return future.result()
