@@ -56,6 +56,14 @@ P = TypeVar("P", bound=msgspec.Struct)
 R = TypeVar("R")
 
 
+def _unary(method: str, params: Params) -> tuple[Any, bool]:
+    """Checked params of an untyped call or notification, and whether it may be sent twice."""
+    info, params = checked(method, params)
+    if info is not None and info.streaming:
+        raise ValueError(f"{method} is a streaming method: use stream()")
+    return params, info is not None and info.idempotent
+
+
 def _warn_if_unsupported(version: str) -> None:
     if is_supported(version, CONDUCTOR_VERSIONS) is False:
         _log.warning(
@@ -193,13 +201,10 @@ class DaemonClient(AsyncMethods):
         :class:`DaemonError` subclass of its code; a passed deadline raises
         :class:`DaemonTimeoutError`.
         """
-        info, params = checked(method, params)
-        if info is not None and info.streaming:
-            raise ValueError(f"{method} is a streaming method: use stream()")
+        params, idempotent = _unary(method, params)
         limit = self._limit(timeout)
         request_id = next(self._ids)
         line = request_line(method, params, request_id)
-        idempotent = info is not None and info.idempotent
         return await self._request(method, request_id, line, ANY_RESPONSE, idempotent, limit)
 
     async def notify(
@@ -209,12 +214,9 @@ class DaemonClient(AsyncMethods):
 
         Returns once the request is written; nothing tells whether it succeeded.
         """
-        info, params = checked(method, params)
-        if info is not None and info.streaming:
-            raise ValueError(f"{method} is a streaming method: use stream()")
+        params, idempotent = _unary(method, params)
         limit = self._limit(timeout)
         line = request_line(method, params, None)
-        idempotent = info is not None and info.idempotent
         await self._request(method, None, line, None, idempotent, limit)
 
     def stream(
@@ -314,7 +316,7 @@ class DaemonClient(AsyncMethods):
                 )
             return found
 
-        return Subscription(feed, self._stream_buffer_size, idle_timeout)
+        return Subscription(feed, idle_timeout)
 
     def _forget_feed(self, key: bytes, feed: Feed[Any]) -> None:
         if self._feeds.get(key) is feed:

@@ -88,6 +88,8 @@ class Feed(Generic[T]):
         self._decoder = decoder
         self._notification = notification
         self._open_timeout = open_timeout
+        self.buffer_size = buffer_size
+        """Events each subscription buffers; those that do not fit are its ``missed``."""
         self._yield_every = max(1, min(_YIELD_EVERY, buffer_size // 4))
         self._on_finished = on_finished
         # Held weakly: a block nobody references any more (an ``async for``
@@ -227,13 +229,12 @@ class Subscription(EventStream[T]):
     def __init__(
         self,
         feed: Callable[[], Feed[T]],
-        buffer_size: int,
         idle_timeout: float | None,
     ) -> None:
         self._get_feed = feed
         self._feed: Feed[T] | None = None
         self._buffer: deque[T] = deque()
-        self._buffer_size = buffer_size
+        self._buffer_size = 0  # the feed's, once subscribed
         self._idle_timeout = idle_timeout
         self._ended: _Finished | None = None
         self._closed = False
@@ -305,6 +306,7 @@ class Subscription(EventStream[T]):
     async def _subscribe(self) -> None:
         self._backend = current_backend()
         self._feed = self._get_feed()
+        self._buffer_size = self._feed.buffer_size
         await self._feed.subscribe(self)
 
     async def _wait(self) -> None:

@@ -229,13 +229,7 @@ class DaemonClient(SyncMethods):
         See :meth:`marianne_sdk.DaemonClient.wait_for_job`.
         """
         return self._run(
-            partial(
-                _waiting.wait_for_job,
-                self._client,
-                job_id,
-                timeout=timeout,
-                poll_interval=poll_interval,
-            )
+            partial(self._client.wait_for_job, job_id, timeout=timeout, poll_interval=poll_interval)
         )
 
     def submit_and_wait(
@@ -251,11 +245,7 @@ class DaemonClient(SyncMethods):
         """
         return self._run(
             partial(
-                _waiting.submit_and_wait,
-                self._client,
-                request,
-                timeout=timeout,
-                poll_interval=poll_interval,
+                self._client.submit_and_wait, request, timeout=timeout, poll_interval=poll_interval
             )
         )
 
