@@ -43,7 +43,7 @@ _log = logging.getLogger("marianne_sdk")
 
 
 class Timer(Protocol):
-    """A callback scheduled by :meth:`Backend.call_at` (asyncio's ``TimerHandle`` is one)."""
+    """A callback scheduled by :meth:`Backend.call_at`."""
 
     def cancel(self) -> None:
         """Forget the callback if it has not run yet. Idempotent."""
@@ -243,7 +243,7 @@ class _AsyncioBackend(Backend):
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         import asyncio
 
-        self.asyncio_loop = loop
+        self.asyncio_loop = self._loop = loop
         self._current_task = asyncio.current_task
         self._tasks: set[asyncio.Task[None]] = set()  # the loop keeps only weak references
         self._timers = _TimerQueue(self._set_alarm)
@@ -251,35 +251,30 @@ class _AsyncioBackend(Backend):
 
     def is_current(self) -> bool:
         # No asyncio task of this loop runs when trio runs as a guest on it.
-        return self._current_task(self.asyncio_loop) is not None
+        return self._current_task(self._loop) is not None
 
     def time(self) -> float:
-        assert self.asyncio_loop is not None
-        return self.asyncio_loop.time()
+        return self._loop.time()
 
     def wakeup(self) -> Wakeup:
-        assert self.asyncio_loop is not None
-        return _FutureWakeup(self.asyncio_loop)
+        return _FutureWakeup(self._loop)
 
     def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer:
         return self._timers.call_at(when, callback, args)
 
     def _set_alarm(self, when: float) -> None:
-        assert self.asyncio_loop is not None
         if self._alarm is not None:
             self._alarm.cancel()
-        self._alarm = self.asyncio_loop.call_at(when, self._ring, when)
+        self._alarm = self._loop.call_at(when, self._ring, when)
 
     def _ring(self, when: float) -> None:
         # asyncio runs a timer up to its clock's resolution early: what was
         # due at ``when`` is due now.
         self._alarm = None
-        assert self.asyncio_loop is not None
-        self._timers.run_due(max(when, self.asyncio_loop.time()))
+        self._timers.run_due(max(when, self._loop.time()))
 
     def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
-        assert self.asyncio_loop is not None
-        task = self.asyncio_loop.create_task(_logged(function))
+        task = self._loop.create_task(_logged(function))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
