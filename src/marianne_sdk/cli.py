@@ -661,20 +661,12 @@ def _fake_daemon(args: argparse.Namespace) -> int:
                 async for _ in signals:
                     return
 
-    failure: OSError | None = None
     try:
         anyio.run(serve)
-    except* OSError as group:  # a socket it cannot listen on, however the fake reports it
-        failure = _first_leaf(group)
-    if failure is None:
-        return EXIT_OK
-    print(f"error: {type(failure).__name__}: {failure}", file=sys.stderr)
-    return EXIT_ERROR
-
-
-def _first_leaf(group: BaseExceptionGroup[OSError]) -> OSError:
-    first = group.exceptions[0]
-    return _first_leaf(first) if isinstance(first, BaseExceptionGroup) else first
+    except OSError as failure:  # a socket it cannot listen on
+        print(f"error: {type(failure).__name__}: {failure}", file=sys.stderr)
+        return EXIT_ERROR
+    return EXIT_OK
 
 
 # --- output -----------------------------------------------------------------
