@@ -260,8 +260,9 @@ class DaemonClient(AsyncMethods):
     async def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: Timeout) -> R:
         limit = self._limit(timeout)
         request_id = next(self._ids)
-        line = typed_line(info, params, request_id)
-        decoder = codec(info).response
+        method_codec = codec(info)
+        line = typed_line(method_codec, params, request_id)
+        decoder = method_codec.response
         result: R = await self._request(
             info.name, request_id, line, decoder, info.idempotent, limit
         )
@@ -273,12 +274,13 @@ class DaemonClient(AsyncMethods):
     def _stream_typed(
         self, info: MethodInfo[P, Any], params: P, idle_timeout: float | None
     ) -> EventStream[Any]:
-        key = typed_line(info, params, 0)  # also checks the params now, before any block
+        method_codec = codec(info)
+        key = typed_line(method_codec, params, 0)  # also checks the params now, before any block
         return self._subscription(
             key,
             info.name,
-            partial(typed_line, info, params),
-            codec(info).message,
+            partial(typed_line, method_codec, params),
+            method_codec.message,
             info.notification,
             idle_timeout,
         )

@@ -27,7 +27,6 @@ from ._method import MethodInfo
 from ._transport import BadLine, DeadlinePassed, Disconnected, frame
 
 T = TypeVar("T")
-P = TypeVar("P", bound=msgspec.Struct)
 
 TRANSPORT_FAILURES = (Disconnected, BadLine, DeadlinePassed)
 """What the transport and the pool raise for a broken exchange; :func:`translate` names it."""
@@ -69,9 +68,10 @@ class Codec:
     start, its params and its id: no dict to build and encode per call.
     """
 
-    __slots__ = ("message", "params", "request_start", "response")
+    __slots__ = ("message", "method", "params", "request_start", "response")
 
     def __init__(self, info: MethodInfo[Any, Any]) -> None:
+        self.method = info.name
         self.request_start = b'{"jsonrpc":"2.0","method":%b,"params":' % _encoder.encode(info.name)
         self.params = msgspec.json.Decoder(info.params_type)
         self.response = msgspec.json.Decoder(Response[info.result_type])  # type: ignore[name-defined]
@@ -134,16 +134,16 @@ def request_line(method: str, params: Any, request_id: int | None) -> bytes:
     return frame(payload)
 
 
-def typed_line(info: MethodInfo[P, Any], params: P, request_id: int) -> bytes:
+def typed_line(method_codec: Codec, params: Any, request_id: int) -> bytes:
     """The framed request of a typed call, after validating ``params`` against its type."""
-    method_codec = codec(info)
+    method = method_codec.method
     try:
         encoded = _encoder.encode(params)
         # Struct construction checks nothing; decoding what would be sent does.
         method_codec.params.decode(encoded)
     except (TypeError, ValueError, msgspec.EncodeError) as exc:
         raise InvalidParamsError(
-            f"invalid params for {info.name} (not sent): {exc}", method=info.name
+            f"invalid params for {method} (not sent): {exc}", method=method
         ) from exc
     return frame(b'%b%b,"id":%d}' % (method_codec.request_start, encoded, request_id))
 
