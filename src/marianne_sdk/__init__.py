@@ -26,6 +26,7 @@ from ._errors import (
     ProtocolError,
     RequestTooLargeError,
     ResourceExhaustedError,
+    SSHConnectError,
     UntrustedDaemonError,
 )
 from ._generated import enums as _enums
@@ -73,6 +74,7 @@ __all__ = [
     "ProtocolError",
     "RequestTooLargeError",
     "ResourceExhaustedError",
+    "SSHConnectError",
     "Timeout",
     "UntrustedDaemonError",
 ]

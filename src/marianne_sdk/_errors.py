@@ -133,3 +133,17 @@ class UntrustedDaemonError(DaemonNotRunningError):
         self.uid = uid
         self.pid = pid
         self.path = path
+
+
+class SSHConnectError(DaemonNotRunningError):
+    """``ssh`` itself failed to reach a remote conductor's host.
+
+    The host was unreachable, authentication failed, its host key is unknown or
+    changed, or the remote command is missing. The message carries the target
+    and ssh's own last lines of standard error (``stderr``).
+    """
+
+    def __init__(self, message: str, *, target: str, stderr: str = "") -> None:
+        super().__init__(message)
+        self.target = target
+        self.stderr = stderr

@@ -3,7 +3,8 @@
 The generated mixins (``_generated/methods.py``) turn each schema method into a
 typed Python method that builds its params Struct and hands it, with the
 method's registry entry, to one of the two entry points declared here. The
-async and sync clients implement them; nothing else does.
+async and sync clients implement them; the fleets implement the fan-out
+counterparts, which the generated fleet wrappers call.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import abc
 import enum
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AbstractAsyncContextManager, AbstractContextManager
-from typing import Any, Final, Literal, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeAlias, TypeVar
 
 import msgspec
 
 from ._method import MethodInfo
+
+if TYPE_CHECKING:
+    from ._fleet_result import FleetResult
 
 P = TypeVar("P", bound=msgspec.Struct)
 R = TypeVar("R")
@@ -110,3 +114,21 @@ class SyncInvoker(abc.ABC):
         self, info: MethodInfo[P, Any], params: P, idle_timeout: float | None
     ) -> SyncEventStream[Any]:
         """Open ``info``'s stream; its items are ``info.notification_type``."""
+
+
+class AsyncFleetInvoker(abc.ABC):
+    """What the generated async fleet wrappers call."""
+
+    @abc.abstractmethod
+    async def _fan_out_typed(
+        self, info: MethodInfo[P, R], params: P, timeout: Timeout
+    ) -> FleetResult[R]:
+        """Send one request to every target; each result decoded as ``info.result_type``."""
+
+
+class SyncFleetInvoker(abc.ABC):
+    """What the generated blocking fleet wrappers call."""
+
+    @abc.abstractmethod
+    def _fan_out_typed(self, info: MethodInfo[P, R], params: P, timeout: Timeout) -> FleetResult[R]:
+        """Send one request to every target; each result decoded as ``info.result_type``."""
