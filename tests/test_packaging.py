@@ -46,7 +46,7 @@ def metadata(wheel: zipfile.ZipFile) -> email.message.Message:
 def test_wheel_ships_the_package_typed_and_generated(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
     generated = {f"marianne_sdk/_generated/{module}.py" for module in SCHEMA_MODULES}
-    assert {"marianne_sdk/py.typed", "marianne_sdk/cli.py", *generated} <= names
+    assert {"marianne_sdk/py.typed", "marianne_sdk/cli/__init__.py", *generated} <= names
     assert {name.split("/")[0] for name in names} == {"marianne_sdk", DIST_INFO}
 
 
