@@ -21,6 +21,7 @@ import anyio
 import msgspec
 
 from . import _waiting
+from ._backends import Deadline
 from ._compat import is_supported
 from ._discovery import resolve_socket_path
 from ._errors import ConnectionLostError
@@ -36,6 +37,7 @@ from ._messages import (
     Params,
     Response,
     checked,
+    client_closed,
     codec,
     lost,
     parse,
@@ -47,6 +49,7 @@ from ._method import MethodInfo
 from ._peercred import DEFAULT_TRUSTED_UIDS
 from ._pool import Pool
 from ._streams import Feed, Subscription
+from ._transport import UnixConnector
 
 _HEALTH_TIMEOUT = 2.0
 
@@ -134,11 +137,10 @@ class DaemonClient(AsyncMethods):
         positive_seconds("connect_timeout", connect_timeout)
         self._path = resolve_socket_path(socket_path, clone=clone)
         self._pool = Pool(
-            str(self._path),
+            UnixConnector(str(self._path), trusted_uids),
             size=pool_size,
             max_idle_seconds=max_idle_seconds,
             connect_timeout=connect_timeout,
-            trusted_uids=trusted_uids,
         )
         self._stream_buffer_size = stream_buffer_size
         self._feeds: dict[bytes, Feed[Any]] = {}
@@ -162,7 +164,8 @@ class DaemonClient(AsyncMethods):
         return f"<DaemonClient {str(self._path)!r}: {state}>"
 
     async def __aenter__(self) -> Self:
-        self._pool.check_open()
+        if self._pool.closed:
+            raise client_closed()
         return self
 
     async def __aexit__(
@@ -303,7 +306,8 @@ class DaemonClient(AsyncMethods):
                 found.abandon()
                 found = None
             if found is None:
-                self._pool.check_open()
+                if self._pool.closed:
+                    raise client_closed()
                 request_id = next(self._ids)
                 found = self._feeds[key] = Feed(
                     self._pool,
@@ -350,7 +354,7 @@ class DaemonClient(AsyncMethods):
         while True:
             attempts += 1
             try:
-                result = await self._attempt(method, request_id, line, decoder, deadline, limit)
+                result = await self._attempt(method, request_id, line, decoder, deadline)
             except ConnectionLostError as exc:
                 # Sent again only if it provably never left, or running it twice is harmless.
                 possibly_executed = possibly_executed or exc.possibly_executed
@@ -376,8 +380,7 @@ class DaemonClient(AsyncMethods):
         request_id: int | None,
         line: bytes,
         decoder: msgspec.json.Decoder[Response[Any]] | None,
-        deadline: float,
-        limit: float | None,
+        deadline: Deadline,
     ) -> Any:
         """One request/response cycle on a pooled connection, held until ``deadline``."""
         pool = self._pool
@@ -399,7 +402,7 @@ class DaemonClient(AsyncMethods):
             finally:
                 pool.release(connection, reusable=reusable)
         except TRANSPORT_FAILURES as exc:
-            raise translate(exc, method, request_id, sent=sent, limit=limit) from exc
+            raise translate(exc, method, request_id, sent=sent, deadline=deadline) from exc
         if error is not None:
             raise error
         return result

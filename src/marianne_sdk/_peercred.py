@@ -16,7 +16,7 @@ import struct
 import sys
 from collections.abc import Collection, Iterator
 
-from ._errors import UntrustedDaemonError
+from ._failures import Untrusted
 
 logger = logging.getLogger("marianne_sdk")
 
@@ -53,7 +53,7 @@ _UCRED = struct.Struct("3i")
 def check_peer(
     sock: socket.socket, path: str | os.PathLike[str], trusted_uids: Collection[int] | None
 ) -> None:
-    """Raise :class:`UntrustedDaemonError` unless ``sock``'s peer runs as a trusted uid.
+    """Raise :class:`._failures.Untrusted` unless ``sock``'s peer runs as a trusted uid.
 
     ``trusted_uids=None`` turns the check off. Only Linux reports peer
     credentials this way; elsewhere the check is skipped.
@@ -69,7 +69,7 @@ def check_peer(
     if uid in trusted_uids:
         return
     trusted = ", ".join(str(trusted_uid) for trusted_uid in sorted(trusted_uids)) or "none"
-    raise UntrustedDaemonError(
+    raise Untrusted(
         f"refusing the daemon on {os.fspath(path)}: it runs as {_describe_user(uid)} "
         f"(pid {pid}), which is not a trusted uid ({trusted})",
         uid=uid,

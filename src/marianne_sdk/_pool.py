@@ -29,14 +29,25 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
+import weakref
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable
 
 import anyio
 
-from ._backends import NEVER, UNBOUND, Backend, Timer, Wakeup, current_backend
-from ._errors import ConductorBusyError, DaemonError, DaemonNotRunningError
-from ._transport import HANDSHAKE, Connection, DeadlinePassed
+from ._backends import (
+    NEVER,
+    NO_DEADLINE,
+    UNBOUND,
+    Backend,
+    Deadline,
+    Timer,
+    Wakeup,
+    current_backend,
+)
+from ._failures import DeadlinePassed, NoSlot, PoolClosed, Unreachable
+from ._transport import HANDSHAKE, Connection, Connector, Opened, connection_type
 
 PROBE_WINDOW = 0.2
 """Seconds a new connection may take to prove it is served while others already are."""
@@ -130,15 +141,13 @@ class Pool:
 
     def __init__(
         self,
-        path: str,
+        connector: Connector,
         *,
         size: int,
         max_idle_seconds: float,
         connect_timeout: float,
-        trusted_uids: Collection[int] | None,
     ) -> None:
-        self._path = path
-        self._trusted_uids = trusted_uids
+        self._connector = connector
         self._max_idle = max_idle_seconds
         self._connect_timeout = connect_timeout
         self._capacity = _Capacity(size)
@@ -147,20 +156,16 @@ class Pool:
         self._leases: dict[Connection, _Caller] = {}
         self._opening = 0
         self._idle_timer: Timer | None = None
+        # Stream connections, which the pool opens but does not hold: known
+        # only so that a forked child can forget them.
+        self._dedicated: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._backend: Backend = UNBOUND
+        self._make_connection: Callable[[Opened], Connection] = Connection
         self._closed = False
+        self._pid = os.getpid()
+        _pools.add(self)
 
     # ---- what the pool holds (derived, never counted by hand) ----
-
-    @property
-    def capacity(self) -> int:
-        """How many connections the pool currently allows at once."""
-        return self._capacity.limit
-
-    @property
-    def free_slots(self) -> int:
-        """Slots neither held by a caller nor withheld (all of them when the pool is quiet)."""
-        return self._capacity.limit - self.in_use
 
     @property
     def in_use(self) -> int:
@@ -184,20 +189,21 @@ class Pool:
 
     # ---- the callers' side ----
 
-    async def acquire(self, deadline: float = NEVER) -> Connection:
+    async def acquire(self, deadline: Deadline = NO_DEADLINE) -> Connection:
         """A proven connection for one request/response cycle, held until ``deadline``.
 
-        Raises :class:`DaemonNotRunningError` when no connection can be made,
-        :class:`ConductorBusyError` when the conductor served none before the
-        deadline, :class:`._transport.Disconnected` when one was closed before
-        it was proven (nothing was sent on it), or :class:`DeadlinePassed`.
+        Raises :class:`Unreachable` when no connection can be made,
+        :class:`NoSlot` when the conductor served none before the deadline,
+        :class:`Disconnected` when one was closed before it was proven
+        (nothing was sent on it), :class:`DeadlinePassed`, or
+        :class:`PoolClosed`.
         Once acquired, the connection is closed under its holder when
         ``deadline`` passes.
         """
         backend = self._bind()
         caller = _Caller()
-        if deadline != NEVER:
-            caller.timer = backend.call_at(deadline, self._deadline_passed, caller)
+        if deadline.at != NEVER:
+            caller.timer = backend.call_at(deadline.at, self._deadline_passed, caller)
         try:
             return await self._serve(caller, deadline)
         except BaseException:
@@ -211,7 +217,9 @@ class Pool:
         A connection closed meanwhile is not reused whatever the caller says:
         its deadline may have closed it after its answer had already arrived.
         """
-        caller = self._leases.pop(connection)
+        caller = self._leases.pop(connection, None)
+        if caller is None:  # forgotten in a forked child
+            return
         if caller.timer is not None:
             caller.timer.cancel()
         if not reusable or self._closed or connection.closed:
@@ -226,11 +234,13 @@ class Pool:
             self._idle.append((connection, self._time()))
             self._arm_idle_timer()
 
-    async def open_dedicated(self, deadline: float) -> Connection:
+    async def open_dedicated(self, deadline: Deadline) -> Connection:
         """A proven connection outside the pool's slots (for a stream); the caller closes it."""
         self.check_open()
         self._bind()
-        return await self._open(deadline, probing=False)
+        connection = await self._open(deadline, probing=False)
+        self._dedicated.add(connection)
+        return connection
 
     def close(self) -> None:
         """Close idle connections and refuse new callers; leased ones close on release.
@@ -252,7 +262,7 @@ class Pool:
 
     # ---- the state machine ----
 
-    async def _serve(self, caller: _Caller, deadline: float) -> Connection:
+    async def _serve(self, caller: _Caller, deadline: Deadline) -> Connection:
         while True:
             self.check_open()
             self._line.append(caller)
@@ -332,9 +342,9 @@ class Pool:
             _log.debug("deadline passed: closing the connection under its caller")
             caller.connection.expire()
 
-    def _rearm(self, caller: _Caller, deadline: float) -> None:
-        if caller.timer is None and deadline != NEVER:
-            timer = self._backend.call_at(deadline, self._deadline_passed, caller)
+    def _rearm(self, caller: _Caller, deadline: Deadline) -> None:
+        if caller.timer is None and deadline.at != NEVER:
+            timer = self._backend.call_at(deadline.at, self._deadline_passed, caller)
             caller.timer = timer
 
     def _take_idle(self) -> Connection | None:
@@ -379,7 +389,7 @@ class Pool:
 
     # ---- opening connections ----
 
-    async def _open(self, deadline: float, *, probing: bool) -> Connection:
+    async def _open(self, deadline: Deadline, *, probing: bool) -> Connection:
         """A new connection, proven served by ``deadline``.
 
         With ``probing``, give up (:class:`_NotServed`) once the proof has
@@ -394,42 +404,44 @@ class Pool:
             raise
         return connection
 
-    async def _prove(self, connection: Connection, deadline: float, *, probing: bool) -> None:
+    async def _prove(self, connection: Connection, deadline: Deadline, *, probing: bool) -> None:
         """Wait for the conductor to answer the handshake: to serve the connection."""
         await connection.send_line(HANDSHAKE)
         while True:
-            with anyio.CancelScope(deadline=min(deadline, self._time() + PROBE_WINDOW)):
+            with anyio.CancelScope(deadline=min(deadline.at, self._time() + PROBE_WINDOW)):
                 await connection.handshake_reply()
                 return
             if probing and self.live_connections:
                 raise _NotServed
-            if self._time() >= deadline:
-                raise ConductorBusyError(
-                    f"the conductor at {self._path} is up but serves no more connections: "
-                    "its connection slots are held by other programs (or by this "
-                    "program's streams), and none came free in time"
+            if self._time() >= deadline.at:
+                raise NoSlot(
+                    f"the conductor at {self._connector.target} is up but serves no more "
+                    "connections: its connection slots are held by other programs (or by "
+                    "this program's streams), and none came free in time"
                 )
 
-    async def _connect(self, deadline: float) -> Connection:
+    async def _connect(self, deadline: Deadline) -> Connection:
         """Connect within ``connect_timeout`` (connecting to a listening socket is immediate)."""
         give_up = self._time() + self._connect_timeout
-        with anyio.CancelScope(deadline=min(deadline, give_up)):
-            return await Connection.open(self._path, self._trusted_uids)
-        if deadline <= give_up:
+        with anyio.CancelScope(deadline=min(deadline.at, give_up)):
+            return self._make_connection(await self._connector.connect())
+        if deadline.at <= give_up:
             raise DeadlinePassed
-        raise DaemonNotRunningError(
-            f"the socket at {self._path} accepted no connection within {self._connect_timeout} s"
+        raise Unreachable(
+            f"{self._connector.target} accepted no connection within {self._connect_timeout} s"
         )
 
-    # ---- the event loop ----
+    # ---- the event loop and the process ----
 
-    def deadline_after(self, seconds: float | None) -> float:
+    def deadline_after(self, seconds: float | None) -> Deadline:
         """The deadline ``seconds`` from now on the running loop's clock (None: never)."""
-        backend = self._bind()
-        return NEVER if seconds is None else backend.time() + seconds
+        return self._bind().deadline_after(seconds)
 
     def _bind(self) -> Backend:
         """The running loop's backend; a pool serves one loop after another, not two at once."""
+        if self._pid != os.getpid():
+            # A fork that os.register_at_fork did not see (a raw fork system call).
+            self.forget_inherited()
         if self._backend.is_current():
             return self._backend
         backend = current_backend()
@@ -441,12 +453,45 @@ class Pool:
         self._idle.clear()
         self._idle_timer = None
         self._backend = backend
+        self._make_connection = connection_type(backend)
         return backend
 
     def _time(self) -> float:
         return self._backend.time()
 
     def check_open(self) -> None:
-        """Raise :class:`DaemonError` if :meth:`close` has been called."""
+        """Raise :class:`PoolClosed` if :meth:`close` has been called."""
         if self._closed:
-            raise DaemonError("the client is closed: make a new one")
+            raise PoolClosed
+
+    def forget_inherited(self) -> None:
+        """In a forked child: drop everything the parent's pool held, with no I/O and no wait.
+
+        The parent's connections stay the parent's (only this process's
+        descriptors close); callers in line belong to the parent's loop; the
+        next call binds this process's loop and opens its own connections.
+        """
+        connections = [connection for connection, _ in self._idle]
+        connections += [*self._leases, *self._dedicated]
+        for connection in connections:
+            connection.forget()
+        self._idle = []
+        self._leases = {}
+        self._dedicated = weakref.WeakSet()
+        self._line = deque()
+        self._opening = 0
+        self._idle_timer = None
+        self._backend = UNBOUND
+        self._capacity.restore()
+        self._pid = os.getpid()
+
+
+_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+def _forget_inherited_pools() -> None:
+    for pool in list(_pools):
+        pool.forget_inherited()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_pools)

@@ -25,8 +25,9 @@ import anyio
 import anyio.lowlevel
 import msgspec
 
-from ._backends import Backend, Wakeup, current_backend
-from ._errors import DaemonError, DaemonTimeoutError
+from ._backends import NO_DEADLINE, Backend, Wakeup, current_backend
+from ._errors import DaemonError
+from ._failures import DeadlinePassed
 from ._invoke import EventStream
 from ._messages import (
     SKIP,
@@ -152,7 +153,7 @@ class Feed(Generic[T]):
 
     async def _open(self) -> None:
         backend = self._backend = current_backend()
-        deadline = backend.time() + self._open_timeout if self._open_timeout else float("inf")
+        deadline = backend.deadline_after(self._open_timeout)
         sent = False
         try:
             connection = await self._pool.open_dedicated(deadline)
@@ -164,7 +165,7 @@ class Feed(Generic[T]):
                 raise
         except TRANSPORT_FAILURES as exc:
             raise translate(
-                exc, self.method, self._request_id, sent=sent, limit=self._open_timeout
+                exc, self.method, self._request_id, sent=sent, deadline=deadline
             ) from exc
         self._connection = connection
         backend.spawn(self._read)
@@ -188,7 +189,14 @@ class Feed(Generic[T]):
                 self._finish(_Finished(result=end.result))
             except TRANSPORT_FAILURES as exc:
                 if self.finished is None:  # not closed by close()
-                    error = translate(exc, self.method, self._request_id, sent=True, limit=None)
+                    error = translate(
+                        exc,
+                        self.method,
+                        self._request_id,
+                        sent=True,
+                        deadline=NO_DEADLINE,
+                        stream=True,
+                    )
                     self._finish(_Finished(error=error))
             except DaemonError as exc:
                 self._finish(_Finished(error=exc))
@@ -322,8 +330,13 @@ class Subscription(EventStream[T]):
         finally:
             self._wakeup = None
         method = self._feed.method if self._feed is not None else "stream"
-        raise DaemonTimeoutError(
-            f"{method}: no message within {self._idle_timeout} s", method=method
+        raise translate(
+            DeadlinePassed(),
+            method,
+            None,
+            sent=True,
+            deadline=self._backend.deadline_after(self._idle_timeout),
+            stream=True,
         )
 
     def _wake(self) -> None:

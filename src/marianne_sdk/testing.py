@@ -56,7 +56,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ._backends import BackgroundTask
 from ._fake_jobs import FakeRpcError, JobBook, most_recent
-from ._transport import MAX_LINE_BYTES, receive_some, send_all
+from ._transport import MAX_LINE_BYTES, receive_some, send_now
 
 __all__ = [
     "FakeDaemon",
@@ -85,6 +85,15 @@ VERSION = "0.1.0"
 _MONITOR_BUFFER = 100  # events a slow monitor stream may lag behind before new ones are dropped
 _BACKLOG = 100  # asyncio's default, which the conductor keeps
 _encoder = msgspec.json.Encoder()
+
+
+async def send_all(sock: socket.socket, data: bytes) -> None:
+    """Write all of ``data`` to the non-blocking ``sock``."""
+    view = memoryview(data)
+    while view:
+        view = view[send_now(sock, view) :]
+        if view:
+            await anyio.wait_writable(sock)
 
 
 class Fault(enum.StrEnum):
