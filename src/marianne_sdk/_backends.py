@@ -286,9 +286,9 @@ class _AsyncioBackend(Backend):
     def _set_alarm(self, when: float) -> None:
         if self._alarm is not None:
             self._alarm.cancel()
-        self._alarm = self._loop.call_at(when, self._ring, when)
+        self._alarm = self._loop.call_at(when, self._on_alarm, when)
 
-    def _ring(self, when: float) -> None:
+    def _on_alarm(self, when: float) -> None:
         # asyncio runs a timer up to its clock's resolution early: what was
         # due at ``when`` is due now.
         self._alarm = None

@@ -1,16 +1,16 @@
 """Connections: a small pool of proven conductor connections that expire when idle.
 
 The pool is a state machine in the manner of httpcore's connection pool: a
-line of callers and a set of connections, and one function, :meth:`Pool._assign`,
+queue of callers and a set of connections, and one function, :meth:`Pool._assign`,
 that hands idle connections, or slots to open new ones, to the callers at the
-front of the line. Every change of who owns a connection or a slot happens
+front of the queue. Every change of who owns a connection or a slot happens
 synchronously, with no ``await`` between taking a thing and recording it, so
 cancellation at any await point leaks nothing. A connection goes back to the
 pool only after a complete request/response cycle (its caller says so);
 anything else closes it.
 
 The pool owns its callers' deadlines. One timer per call, on the event loop's
-own clock (:mod:`._backends`), covers waiting in line and holding the
+own clock (:mod:`._backends`), covers waiting in the queue and holding the
 connection: a caller whose deadline passes in line leaves it with
 :class:`DeadlinePassed`; one whose deadline passes while it holds a connection
 has the connection closed under it (:meth:`Connection.expire`), which is also
@@ -107,7 +107,7 @@ class _Capacity:
 
 
 class _State(enum.Enum):
-    WAITING = enum.auto()  # in line
+    WAITING = enum.auto()  # in the queue
     OPENING = enum.auto()  # granted a slot: opens a connection
     LEASED = enum.auto()  # holds a connection
     EXPIRED = enum.auto()  # its deadline passed in line
@@ -115,7 +115,7 @@ class _State(enum.Enum):
 
 
 class _Caller:
-    """One :meth:`Pool.acquire`, from the line to the release of its connection."""
+    """One :meth:`Pool.acquire`, from the queue to the release of its connection."""
 
     __slots__ = ("connection", "state", "timer", "wakeup")
 
@@ -151,7 +151,7 @@ class Pool:
         self._max_idle = max_idle_seconds
         self._connect_timeout = connect_timeout
         self._capacity = _Capacity(size)
-        self._line: deque[_Caller] = deque()
+        self._queue: deque[_Caller] = deque()
         self._idle: list[tuple[Connection, float]] = []  # with when it went idle; oldest first
         self._leases: dict[Connection, _Caller] = {}
         self._opening = 0
@@ -226,10 +226,10 @@ class Pool:
             _log.debug("connection discarded")
             self._discard(connection)
             self._assign()
-        elif self._line:
-            # Straight to the first caller in line: it has just completed a
+        elif self._queue:
+            # Straight to the first caller in the queue: it has just completed a
             # cycle, so it needs none of an idle connection's checks.
-            self._lease(self._line.popleft(), connection)
+            self._lease(self._queue.popleft(), connection)
         else:
             self._idle.append((connection, self._time()))
             self._arm_idle_timer()
@@ -245,7 +245,7 @@ class Pool:
     def close(self) -> None:
         """Close idle connections and refuse new callers; leased ones close on release.
 
-        Callers still in line leave it with :class:`DaemonError`.
+        Callers still in the queue leave it with :class:`PoolClosed`.
         """
         self._closed = True
         if self._idle_timer is not None:
@@ -254,8 +254,8 @@ class Pool:
         idle, self._idle = self._idle, []
         for connection, _ in idle:
             connection.close()
-        line, self._line = self._line, deque()
-        for caller in line:
+        queue, self._queue = self._queue, deque()
+        for caller in queue:
             if caller.timer is not None:
                 caller.timer.cancel()
             caller.move_to(_State.REFUSED)
@@ -265,14 +265,14 @@ class Pool:
     async def _serve(self, caller: _Caller, deadline: Deadline) -> Connection:
         while True:
             self.check_open()
-            self._line.append(caller)
+            self._queue.append(caller)
             self._assign()
             if caller.state is _State.WAITING:
                 caller.wakeup = self._backend.wakeup()
                 try:
                     await caller.wakeup.wait()
                 except BaseException:
-                    self._leave_line(caller)
+                    self._leave_queue(caller)
                     raise
             if caller.state is _State.LEASED:
                 assert caller.connection is not None
@@ -300,15 +300,15 @@ class Pool:
             return connection
 
     def _assign(self) -> None:
-        """Hand idle connections, then free slots, to the callers at the front of the line."""
-        line = self._line
-        while line:
+        """Hand idle connections, then free slots, to the callers at the front of the queue."""
+        queue = self._queue
+        while queue:
             connection = self._take_idle()
             if connection is not None:
-                self._lease(line.popleft(), connection)
+                self._lease(queue.popleft(), connection)
             elif self.in_use < self._capacity.limit or self._capacity.lend_probe(self._time()):
                 self._opening += 1
-                line.popleft().move_to(_State.OPENING)
+                queue.popleft().move_to(_State.OPENING)
             else:
                 return
 
@@ -316,10 +316,10 @@ class Pool:
         self._leases[connection] = caller
         caller.move_to(_State.LEASED, connection)
 
-    def _leave_line(self, caller: _Caller) -> None:
-        """A cancelled waiter: what was handed to it goes to the next in line."""
+    def _leave_queue(self, caller: _Caller) -> None:
+        """A cancelled waiter: what was handed to it goes to the next in the queue."""
         if caller.state is _State.WAITING:
-            self._line.remove(caller)
+            self._queue.remove(caller)
         elif caller.state is _State.LEASED:
             assert caller.connection is not None
             self.release(caller.connection, reusable=True)
@@ -335,7 +335,7 @@ class Pool:
             # the deadline there.
             caller.timer = None
         elif caller.state is _State.WAITING:
-            self._line.remove(caller)
+            self._queue.remove(caller)
             caller.move_to(_State.EXPIRED)
         elif caller.state is _State.LEASED:
             assert caller.connection is not None
@@ -445,7 +445,7 @@ class Pool:
         if self._backend.is_current():
             return self._backend
         backend = current_backend()
-        if self._leases or self._line or self._opening:
+        if self._leases or self._queue or self._opening:
             raise RuntimeError("this client is in use on another event loop")
         # Idle connections of a finished loop are registered with it, not this one.
         for connection, _ in self._idle:
@@ -468,7 +468,7 @@ class Pool:
         """In a forked child: drop everything the parent's pool held, with no I/O and no wait.
 
         The parent's connections stay the parent's (only this process's
-        descriptors close); callers in line belong to the parent's loop; the
+        descriptors close); callers in the queue belong to the parent's loop; the
         next call binds this process's loop and opens its own connections.
         """
         connections = [connection for connection, _ in self._idle]
@@ -478,7 +478,7 @@ class Pool:
         self._idle = []
         self._leases = {}
         self._dedicated = weakref.WeakSet()
-        self._line = deque()
+        self._queue = deque()
         self._opening = 0
         self._idle_timer = None
         self._backend = UNBOUND
