@@ -26,7 +26,7 @@ from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
 import anyio
 from anyio.from_thread import BlockingPortal
@@ -38,6 +38,7 @@ from ._generated.methods import SyncMethods
 from ._invoke import NOT_GIVEN, EventStream, P, R, SyncEventStream, Timeout
 from ._messages import Params, client_closed
 from ._method import MethodInfo
+from ._streams import StreamGap
 
 __all__ = ["DaemonClient"]
 
@@ -227,6 +228,27 @@ class DaemonClient(SyncMethods):
         self, info: MethodInfo[P, Any], params: P, idle_timeout: float | None
     ) -> SyncEventStream[Any]:
         return self._track(self._client._stream_typed(info, params, idle_timeout))
+
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[False] = False
+    ) -> SyncEventStream[models.ObserverEvent]: ...
+
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[True]
+    ) -> SyncEventStream[models.ObserverEvent | StreamGap]: ...
+
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: bool = False
+    ) -> SyncEventStream[models.ObserverEvent] | SyncEventStream[models.ObserverEvent | StreamGap]:
+        """The conductor's events: ``with client.monitor() as events``.
+
+        See :meth:`marianne_sdk.DaemonClient.monitor`, ``reconnect`` included.
+        """
+        if reconnect:
+            return self._track(self._client.monitor(idle_timeout=idle_timeout, reconnect=True))
+        return self._track(self._client.monitor(idle_timeout=idle_timeout))
 
     def _track(self, stream: EventStream[E]) -> SyncEventStream[E]:
         """``stream`` driven through the client's loop."""
