@@ -135,3 +135,38 @@ async def test_a_quiet_monitor_ends_when_the_conductor_is_gone_or_silent(
             with pytest.raises(error, match=match):
                 await read_to_the_end(client)
         task_group.cancel_scope.cancel()
+
+
+async def test_a_monitor_and_a_conductor_stopping_as_it_does_both_end(fake: FakeDaemon) -> None:
+    """The conductor waits for the stream's connection, the stream for events: no longer."""
+    outcome: list[BaseException] = []
+
+    async def monitor(client: DaemonClient) -> None:
+        try:
+            await read_to_the_end(client)
+        except (DaemonShuttingDownError, DaemonNotRunningError) as error:
+            outcome.append(error)
+
+    client = DaemonClient(fake.socket_path, heartbeat=HEARTBEAT)
+    async with client, anyio.create_task_group() as task_group:
+        task_group.start_soon(monitor, client)
+        with anyio.fail_after(BOUND):
+            while not fake.monitor_subscribers:  # noqa: ASYNC110 - a counter at the fake
+                await anyio.sleep(0.01)
+            await fake.stop_like_conductor()  # returns once every connection is closed
+    assert len(outcome) == 1
+    assert fake.open_connections == 0
+
+
+async def test_a_monitor_of_a_silent_fake_ends_with_a_timeout(fake: FakeDaemon) -> None:
+    async def silence_once_subscribed() -> None:
+        with anyio.fail_after(BOUND):
+            while not fake.monitor_subscribers:  # noqa: ASYNC110 - a counter at the fake
+                await anyio.sleep(0.01)
+        fake.go_silent()
+
+    client = DaemonClient(fake.socket_path, heartbeat=HEARTBEAT, timeout=10)
+    async with client, anyio.create_task_group() as task_group:
+        task_group.start_soon(silence_once_subscribed)
+        with pytest.raises(DaemonTimeoutError, match="stopped answering"):
+            await read_to_the_end(client)

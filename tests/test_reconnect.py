@@ -112,9 +112,8 @@ async def test_wait_for_job_says_when_the_restarted_conductor_does_not_know_the_
 
             task_group.start_soon(wait)
             await until(lambda: first.monitor_subscribers == 1)
-            await first.stop()
-            async with FakeDaemon(socket_path):  # restarted, without the job
-                await until(lambda: bool(failure))
+            await first.restart(keep_jobs=False)
+            await until(lambda: bool(failure))
     assert "unknown to the conductor since it restarted" in str(failure[0])
 
 
