@@ -132,3 +132,28 @@ async def test_a_wait_ends_at_its_timeout_while_the_conductor_stays_away(
             task_group.start_soon(stop_when_subscribed)
             with anyio.fail_after(BOUND), pytest.raises(DaemonTimeoutError, match="did not end"):
                 await client.wait_for_job(job_id, timeout=2, poll_interval=3600)
+
+
+async def test_a_reconnecting_monitor_does_not_subscribe_again_while_the_conductor_shuts_down(
+    fake: FakeDaemon,
+) -> None:
+    """A subscription made during the shutdown would hold a conductor slot until it exits.
+
+    The conductor notices a closed subscription only at its next event, and
+    publishes none while it shuts down (protocol §4.21): each subscription
+    made and closed again would keep one of its few slots.
+    """
+    async with DaemonClient(fake.socket_path, heartbeat=0.1) as client:
+        async with client.monitor(reconnect=True) as events:
+            await until(lambda: fake.monitor_subscribers == 1)
+            fake.shutting_down = True  # the graceful phase: it still listens and serves
+            # Enough health checks for several heartbeats and attempts to resubscribe.
+            await until(lambda: fake.count("daemon.health") >= 5)
+            assert fake.count("daemon.monitor.stream") == 1
+            fake.shutting_down = False  # it recovered (as after a restart)
+            with anyio.fail_after(BOUND):
+                gap = await anext(events)
+            assert isinstance(gap, StreamGap)
+            assert "shutting down" in gap.reason
+            await until(lambda: fake.monitor_subscribers == 2)  # the old one until an event
+            assert fake.count("daemon.monitor.stream") == 2

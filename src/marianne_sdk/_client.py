@@ -166,9 +166,7 @@ class DaemonClient(AsyncMethods):
         )
         self._stream_buffer_size = stream_buffer_size
         positive_seconds("heartbeat", heartbeat)
-        self._liveness = (
-            None if heartbeat is None else Liveness(heartbeat, self._serves, _PROBE_TIMEOUT)
-        )
+        self._liveness = Liveness(heartbeat, self._serves, _PROBE_TIMEOUT)
         self._feeds: dict[bytes, Feed[Any]] = {}
         self._ids = itertools.count(1)
         self._version_seen = False

@@ -92,11 +92,12 @@ down, or the :class:`DaemonError` of the call that failed.
 
 
 class Liveness:
-    """How a quiet feed checks on the conductor: every ``heartbeat`` seconds, ``probe``."""
+    """How a feed checks on the conductor: ``probe``, when quiet for ``heartbeat`` seconds
+    (None: never), and before it subscribes again after a break."""
 
     __slots__ = ("heartbeat", "probe", "probe_timeout")
 
-    def __init__(self, heartbeat: float, probe: Probe, probe_timeout: float) -> None:
+    def __init__(self, heartbeat: float | None, probe: Probe, probe_timeout: float) -> None:
         self.heartbeat = heartbeat
         self.probe = probe
         self.probe_timeout = probe_timeout
@@ -131,7 +132,7 @@ class Feed(Generic[T]):
         open_timeout: float | None,
         buffer_size: int,
         on_finished: Callable[[Feed[T]], None],
-        liveness: Liveness | None,
+        liveness: Liveness,
         reconnect: bool = False,
     ) -> None:
         self.method = method
@@ -275,16 +276,16 @@ class Feed(Generic[T]):
                 self._deliver(item)  # type: ignore[arg-type]
 
     def _arm_heartbeat(self) -> None:
-        liveness, backend = self._liveness, self._backend
-        if liveness is not None and backend is not None and self.finished is None:
-            when = backend.time() + liveness.heartbeat
+        heartbeat, backend = self._liveness.heartbeat, self._backend
+        if heartbeat is not None and backend is not None and self.finished is None:
+            when = backend.time() + heartbeat
             self._heartbeat_timer = backend.call_at(when, self._on_heartbeat)
 
     def _on_heartbeat(self) -> None:
         """A heartbeat's timer: quiet since the last one, the conductor is asked."""
         self._heartbeat_timer = None
         liveness, backend = self._liveness, self._backend
-        if self.finished is not None or liveness is None or backend is None:
+        if self.finished is not None or backend is None:
             return
         if self._lines_read != self._lines_at_last_beat:
             self._lines_at_last_beat = self._lines_read
@@ -336,8 +337,9 @@ class Feed(Generic[T]):
             if self.finished is not None:
                 break
             try:
+                await self._conductor_serves()
                 connection = await self._connect(backend)
-            except DaemonError as error:
+            except (DaemonError, ConductorStopping) as error:
                 _log.debug("%s stream not resumed yet: %s", self.method, error)
                 continue
             if self.finished is not None:
@@ -352,6 +354,17 @@ class Feed(Generic[T]):
             self._arm_heartbeat()
             return connection
         return None
+
+    async def _conductor_serves(self) -> None:
+        """Return once the probe finds the conductor serving, not shutting down.
+
+        Checked before subscribing again: the conductor notices a closed
+        subscription only at its next event and publishes none while it shuts
+        down (protocol §4.21), so every subscription made then and closed at
+        the next heartbeat would hold one of its few connection slots until it
+        exits, and soon it would serve nobody.
+        """
+        await self._liveness.probe(self._liveness.probe_timeout)
 
     def _deliver(self, item: T) -> None:
         # A method of its own, so that no frame that lives on keeps a subscription alive.
