@@ -143,17 +143,19 @@ async def test_a_reconnecting_monitor_does_not_subscribe_again_while_the_conduct
     publishes none while it shuts down (protocol §4.21): each subscription
     made and closed again would keep one of its few slots.
     """
-    async with DaemonClient(fake.socket_path, heartbeat=0.1) as client:
-        async with client.monitor(reconnect=True) as events:
-            await until(lambda: fake.monitor_subscribers == 1)
-            fake.shutting_down = True  # the graceful phase: it still listens and serves
-            # Enough health checks for several heartbeats and attempts to resubscribe.
-            await until(lambda: fake.count("daemon.health") >= 5)
-            assert fake.count("daemon.monitor.stream") == 1
-            fake.shutting_down = False  # it recovered (as after a restart)
-            with anyio.fail_after(BOUND):
-                gap = await anext(events)
-            assert isinstance(gap, StreamGap)
-            assert "shutting down" in gap.reason
-            await until(lambda: fake.monitor_subscribers == 2)  # the old one until an event
-            assert fake.count("daemon.monitor.stream") == 2
+    async with (
+        DaemonClient(fake.socket_path, heartbeat=0.1) as client,
+        client.monitor(reconnect=True) as events,
+    ):
+        await until(lambda: fake.monitor_subscribers == 1)
+        fake.shutting_down = True  # the graceful phase: it still listens and serves
+        # Enough health checks for several heartbeats and attempts to resubscribe.
+        await until(lambda: fake.count("daemon.health") >= 5)
+        assert fake.count("daemon.monitor.stream") == 1
+        fake.shutting_down = False  # it recovered (as after a restart)
+        with anyio.fail_after(BOUND):
+            gap = await anext(events)
+        assert isinstance(gap, StreamGap)
+        assert "shutting down" in gap.reason
+        await until(lambda: fake.monitor_subscribers == 2)  # the old one until an event
+        assert fake.count("daemon.monitor.stream") == 2
