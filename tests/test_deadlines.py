@@ -51,7 +51,7 @@ async def test_a_caller_in_line_times_out_and_leaves_no_trace(
             for _ in range(3):
                 with pytest.raises(TimeoutError):
                     await client.call("test.echo", {"token": "queued", "delay": 0}, timeout=0.05)
-            assert not client._pool._line, "callers that gave up are out of the line"
+            assert not client._pool._queue, "callers that gave up are out of the queue"
         assert results == ["held"]
         assert client._pool.in_use == 0
         assert await client.call("test.echo", {"token": "after", "delay": 0}) == "after"
