@@ -80,3 +80,20 @@ def test_watch_reconnect_says_what_was_lost_and_goes_on(socket_path: Path) -> No
         finally:
             watch.kill()
             watch.communicate(timeout=30)
+
+
+def test_submit_wait_shows_a_queued_job_without_sheet_counts(socket_path: Path) -> None:
+    """Before a job first runs its state has no checkpoint, and so no sheet counts."""
+    # A step long enough that the first status check finds the job still queued.
+    with FakeDaemon.in_thread(socket_path, step_seconds=0.5) as slow:
+        slow.plan_job("later", sheets=1)
+        result = at(slow, "submit", "--wait", "--json", "/scores/later.yaml")
+    assert (result.returncode, result.stderr) == (EXIT_OK, "")
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert records[1] == {
+        "job_id": "later",
+        "status": "queued",
+        "sheets_done": None,
+        "total_sheets": None,
+    }
+    assert records[-1]["status"] == "completed"

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+import msgspec
+
 from .._errors import DaemonTimeoutError
 from .._generated import models
 from .._streams import StreamGap
@@ -51,8 +53,20 @@ def _wait_for_news(client: DaemonClient, job_id: str) -> None:
         pass
 
 
+def _sheets(state: models.JobState) -> tuple[int | None, int | None]:
+    """Sheets done and in all; None where the state's shape has no checkpoint (a queued job)."""
+    done, total = state.last_completed_sheet, state.total_sheets
+    return (
+        None if done is msgspec.UNSET else done,
+        None if total is msgspec.UNSET else total,
+    )
+
+
 def _progress(state: models.JobState) -> str:
-    return f"{state.status} {state.last_completed_sheet}/{state.total_sheets} sheets"
+    done, total = _sheets(state)
+    if done is None or total is None:
+        return str(state.status)
+    return f"{state.status} {done}/{total} sheets"
 
 
 def _show(
@@ -64,13 +78,9 @@ def _show(
     on_terminal: bool,
 ) -> None:
     if args.json:
+        done, total = _sheets(state)
         print_json(
-            {
-                "job_id": job_id,
-                "status": state.status,
-                "sheets_done": state.last_completed_sheet,
-                "total_sheets": state.total_sheets,
-            }
+            {"job_id": job_id, "status": state.status, "sheets_done": done, "total_sheets": total}
         )
     elif on_terminal:
         print(f"\r\x1b[K{job_id}: {progress}", end="", flush=True)
