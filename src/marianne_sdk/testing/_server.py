@@ -116,6 +116,7 @@ class FakeDaemon:
         self._accepting: anyio.CancelScope | None = None
         self._draining = anyio.Event()
         self._restart: bool | None = None  # keep_jobs, while a restart is under way
+        self._stop_requested = False
         self._restarted: anyio.Event | None = None
         self._stopped: anyio.Event | None = None
         self._background: BackgroundTask | None = None
@@ -166,9 +167,10 @@ class FakeDaemon:
         connections once that returns. A :meth:`restart` serves again from here.
         """
         self._stopped = anyio.Event()
+        self._stop_requested = False
         try:
             await self._serve_once(task_status.started)
-            while (keep_jobs := self._restart) is not None:
+            while (keep_jobs := self._restart) is not None and not self._stop_requested:
                 self._restart = None
                 if not keep_jobs:
                     self._conductor.jobs.forget()
@@ -193,6 +195,8 @@ class FakeDaemon:
         try:
             async with anyio.create_task_group() as connections:
                 self._task_group = connections
+                if self._stop_requested:  # while it restarted
+                    connections.cancel_scope.cancel()
                 async with anyio.create_task_group() as jobs:
                     self._jobs_group = jobs
                     started()
@@ -216,6 +220,7 @@ class FakeDaemon:
 
     async def stop(self) -> None:
         """Stop serving: close every connection, end every job, remove the socket file."""
+        self._stop_requested = True
         if self._task_group is not None:
             self._task_group.cancel_scope.cancel()
         if self._stopped is not None:
