@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
-import shutil
-import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,24 +35,33 @@ def managed(request: pytest.FixtureRequest) -> bool:
     return bool(request.param == "managed")
 
 
-@pytest.fixture
-def socket_path() -> Iterator[Path]:
-    """A socket path in a fresh directory under /tmp: AF_UNIX paths must stay under 108 bytes."""
-    directory = Path(tempfile.mkdtemp(prefix="msdk-", dir="/tmp"))
-    yield directory / "conductor.sock"
-    shutil.rmtree(directory, ignore_errors=True)
+# The fake and the clients are the shipped pytest plugin's (marianne_sdk.pytest_plugin),
+# under the short names these tests use, with faster jobs and a bound on every call.
 
 
 @pytest.fixture
-async def fake(socket_path: Path) -> AsyncIterator[FakeDaemon]:
-    async with FakeDaemon(socket_path, step_seconds=0.01) as daemon:
-        yield daemon
+def marianne_fake_options() -> dict[str, Any]:
+    return {"step_seconds": 0.01}
 
 
 @pytest.fixture
-async def client(fake: FakeDaemon) -> AsyncIterator[DaemonClient]:
-    async with DaemonClient(fake.socket_path, timeout=10.0) as daemon_client:
-        yield daemon_client
+def marianne_client_options() -> dict[str, Any]:
+    return {"timeout": 10.0}
+
+
+@pytest.fixture
+def socket_path(marianne_socket_path: Path) -> Path:
+    return marianne_socket_path
+
+
+@pytest.fixture
+def fake(marianne_fake: FakeDaemon) -> FakeDaemon:
+    return marianne_fake
+
+
+@pytest.fixture
+def client(marianne_client: DaemonClient) -> DaemonClient:
+    return marianne_client
 
 
 @pytest.fixture

@@ -6,6 +6,7 @@ import json
 import os
 import re
 import socket
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -212,12 +213,19 @@ async def test_connections_above_the_cap_wait_unread(socket_path: Path) -> None:
         second.close()
 
 
-async def test_handler_failures_map_like_the_conductor(fake: FakeDaemon) -> None:
+@pytest.mark.parametrize("streaming", [False, True], ids=["plain", "streaming"])
+async def test_handler_failures_map_like_the_conductor(fake: FakeDaemon, streaming: bool) -> None:
+    """The same mapping whether the handler answers once or streams (then fails)."""
+
     def raising(error: Exception) -> Any:
         def handler(params: dict[str, Any]) -> Any:
             raise error
 
-        return handler
+        async def streaming_handler(params: dict[str, Any]) -> AsyncIterator[Any]:
+            raise error
+            yield  # an async generator: a streaming method
+
+        return streaming_handler if streaming else handler
 
     fake.register("a.key", raising(KeyError("job_id")))
     fake.register("a.type", raising(TypeError("bad type")))

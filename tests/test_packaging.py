@@ -46,7 +46,8 @@ def metadata(wheel: zipfile.ZipFile) -> email.message.Message:
 def test_wheel_ships_the_package_typed_and_generated(wheel: zipfile.ZipFile) -> None:
     names = set(wheel.namelist())
     generated = {f"marianne_sdk/_generated/{module}.py" for module in SCHEMA_MODULES}
-    assert {"marianne_sdk/py.typed", "marianne_sdk/cli/__init__.py", *generated} <= names
+    data = {"marianne_sdk/py.typed", "marianne_sdk/testing/conductor_config.json"}
+    assert {*data, "marianne_sdk/cli/__init__.py", *generated} <= names
     assert {name.split("/")[0] for name in names} == {"marianne_sdk", DIST_INFO}
 
 
@@ -111,6 +112,7 @@ def test_wheel_contents_import_with_their_version(wheel: zipfile.ZipFile, tmp_pa
     wheel.extractall(tmp_path)
     probe = (
         "import sys; sys.path.insert(0, sys.argv[1]); import marianne_sdk, marianne_sdk.cli; "
+        "from marianne_sdk.testing._conductor import _default_config; _default_config(); "
         "print(marianne_sdk.__file__); print(marianne_sdk.__version__)"
     )
     result = subprocess.run(

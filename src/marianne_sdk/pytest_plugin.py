@@ -67,6 +67,8 @@ def marianne_fake_options() -> dict[str, Any]:
         @pytest.fixture
         def marianne_fake_options():
             return {"step_seconds": 0.01, "check_config_files": True}
+
+    or ``{"recording": path}`` to answer from a recorded session.
     """
     return {}
 

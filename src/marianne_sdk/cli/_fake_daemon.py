@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 from typing import Any
@@ -57,6 +58,18 @@ def add_fake_daemon_options(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="reject a submitted config_path that does not exist, as the conductor does",
     )
+    parser.add_argument(
+        "--replay",
+        metavar="FILE",
+        help="answer from the recording FILE (written by marianne-sdk record): each request "
+        "gets the recorded answer to the same method and params, in recorded order",
+    )
+    parser.add_argument(
+        "--fallback",
+        action="store_true",
+        help="with --replay: answer a request the recording lacks with the simulation "
+        "(by default it gets an error saying it is not in the recording)",
+    )
 
 
 def _job_plan(text: str) -> tuple[str, int, int | None]:
@@ -93,11 +106,14 @@ def _fault(text: str) -> dict[str, Any]:
 
 
 def fake_daemon(args: argparse.Namespace) -> int:
+    from .._recording import RecordingError
     from ..testing import FakeDaemon
 
     options: dict[str, Any] = {
         "step_seconds": args.sheet_seconds,
         "check_config_files": args.check_config_files,
+        "recording": args.replay,
+        "fallback": args.fallback,
     }
     if args.max_connections is not None:
         options["max_served_connections"] = args.max_connections
@@ -113,11 +129,15 @@ def fake_daemon(args: argparse.Namespace) -> int:
             async with fake:
                 print(f"serving on {args.socket}", flush=True)
                 async for _ in signals:
-                    return
+                    break
+        if args.replay is not None and (unused := fake.unused()):
+            print(f"{len(unused)} recorded request(s) never replayed:", file=sys.stderr)
+            for call in unused:
+                print(f"  {call.method} {json.dumps(call.params)}", file=sys.stderr)
 
     try:
         anyio.run(serve)
-    except OSError as failure:  # a socket it cannot listen on
+    except (OSError, RecordingError) as failure:  # a socket it cannot listen on, a bad file
         print(f"error: {type(failure).__name__}: {failure}", file=sys.stderr)
         return EXIT_ERROR
     return EXIT_OK

@@ -1,4 +1,4 @@
-"""The simulated job lifecycle behind :class:`marianne_sdk.testing.FakeDaemon`.
+"""The simulated job lifecycle behind :class:`~marianne_sdk.testing.FakeDaemon`.
 
 Jobs move as the conductor's do: queued, then running with their sheets
 completing one by one every ``step_seconds``, then completed (or failed at a
@@ -23,6 +23,9 @@ from typing import Any
 
 import anyio
 
+from ._envelopes import FakeRpcError
+from ._shapes import iso_now, new_checkpoint
+
 JOB_NOT_FOUND = -32000
 MAX_CONCURRENT_JOBS = 15
 _RECENT_EVENTS = 200
@@ -35,91 +38,6 @@ Emit = Callable[[str, str, int, "dict[str, Any] | None"], None]
 
 Spawn = Callable[..., None]
 """``spawn(async_function, *args)``: run a task in the daemon's task group."""
-
-
-class FakeRpcError(Exception):
-    """Raise from a handler to answer with a JSON-RPC error of ``code``.
-
-    The response carries ``message`` and ``data`` exactly as given.
-    """
-
-    def __init__(self, code: int, message: str, data: Any = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.data = data
-
-
-def iso_now() -> str:
-    """The current time as the conductor serialises datetimes: ISO-8601 with ``Z``."""
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
-
-
-def _new_sheet(sheet_num: int) -> dict[str, Any]:
-    """A pending ``SheetState``: all 61 serialised fields, at their defaults."""
-    return {
-        "sheet_num": sheet_num,
-        "status": "pending",
-        "started_at": None,
-        "completed_at": None,
-        "attempt_count": 0,
-        "exit_code": None,
-        "error_message": None,
-        "error_category": None,
-        "error_code": None,
-        "validation_passed": None,
-        "validation_details": None,
-        "instrument_name": "cli",
-        "instrument_model": None,
-        "movement": None,
-        "voice": None,
-        "exit_signal": None,
-        "exit_reason": None,
-        "execution_duration_seconds": None,
-        "completion_attempts": 0,
-        "passed_validations": [],
-        "failed_validations": [],
-        "last_pass_percentage": None,
-        "execution_mode": None,
-        "outcome_data": None,
-        "confidence_score": None,
-        "learned_patterns": [],
-        "similar_outcomes_count": 0,
-        "success_without_retry": False,
-        "outcome_category": None,
-        "stdout_tail": None,
-        "stderr_tail": None,
-        "output_truncated": False,
-        "prompt_metrics": None,
-        "preflight_warnings": [],
-        "progress_snapshots": [],
-        "last_activity_at": None,
-        "error_history": [],
-        "instrument_fallback_history": [],
-        "fire_at": None,
-        "rate_limit_expires_at": None,
-        "healing_attempts": 0,
-        "normal_attempts": 0,
-        "max_retries": 3,
-        "max_completion": 5,
-        "total_cost_usd": 0.0,
-        "total_duration_seconds": 0.0,
-        "model": None,
-        "fallback_chain": [],
-        "current_instrument_index": 0,
-        "fallback_attempts": {},
-        "sheet_timeout_seconds": 1800.0,
-        "display_status": None,
-        "applied_patterns": [],
-        "grounding_passed": None,
-        "grounding_confidence": None,
-        "grounding_guidance": None,
-        "input_tokens": None,
-        "output_tokens": None,
-        "estimated_cost": None,
-        "cost_confidence": 1.0,
-        "agent_feedback": None,
-    }
 
 
 @dataclass
@@ -172,53 +90,6 @@ class _Job:
     def save(self, **changes: Any) -> None:
         assert self.checkpoint is not None
         self.checkpoint.update(changes, status=self.status, updated_at=iso_now())
-
-
-def _checkpoint(job: _Job) -> dict[str, Any]:
-    """A new ``CheckpointState``: all 40 fields."""
-    now = iso_now()
-    return {
-        "job_id": job.job_id,
-        "job_name": job.job_id,
-        "config_hash": None,
-        "config_snapshot": None,
-        "config_path": job.config_path,
-        "created_at": now,
-        "updated_at": now,
-        "started_at": None,
-        "completed_at": None,
-        "total_sheets": job.total_sheets,
-        "last_completed_sheet": 0,
-        "current_sheet": None,
-        "status": job.status,
-        "sheets": {str(n): _new_sheet(n) for n in range(1, job.total_sheets + 1)},
-        "instruments_used": ["cli"],
-        "total_movements": job.total_sheets,
-        "pid": None,
-        "error_message": None,
-        "total_retry_count": 0,
-        "rate_limit_waits": 0,
-        "quota_waits": 0,
-        "resume_at": None,
-        "total_input_tokens": 0,
-        "total_output_tokens": 0,
-        "total_estimated_cost": 0.0,
-        "cost_limit_reached": False,
-        "worktree_path": None,
-        "worktree_branch": None,
-        "worktree_locked": False,
-        "worktree_base_commit": None,
-        "isolation_mode": None,
-        "isolation_fallback_used": False,
-        "parallel_enabled": False,
-        "parallel_max_concurrent": 1,
-        "parallel_batches_executed": 0,
-        "sheets_in_progress": [],
-        "synthesis_results": {},
-        "hook_results": [],
-        "spec_corpus_hash": "",
-        "circuit_breaker_history": [],
-    }
 
 
 def most_recent(items: list[Any], limit: Any) -> list[Any]:
@@ -501,7 +372,9 @@ class JobBook:
             job.status = "running"
             job.started_at = time.time()
             if job.checkpoint is None:
-                job.checkpoint = _checkpoint(job)
+                job.checkpoint = new_checkpoint(
+                    job.job_id, job.config_path, job.total_sheets, job.status
+                )
             job.save(started_at=iso_now(), completed_at=None, error_message=None)
             job.error_message = ""
             event, data = (
