@@ -36,15 +36,15 @@ class Call:
     __slots__ = ("__weakref__", "connection_wait", "duration", "method", "request_id", "target")
 
     def __init__(self, method: str, request_id: int | None, target: str) -> None:
-        self.method = method
+        self.method: str = method
         """The JSON-RPC method."""
-        self.request_id = request_id
+        self.request_id: int | None = request_id
         """The request's id; None for a notification."""
-        self.target = target
+        self.target: str = target
         """The conductor the client talks to (its socket path)."""
-        self.duration = 0.0
+        self.duration: float = 0.0
         """Seconds the call took as a whole, once it has ended or failed."""
-        self.connection_wait = 0.0
+        self.connection_wait: float = 0.0
         """Seconds spent waiting for a connection (to be given one, opened or served)."""
 
     def __repr__(self) -> str:
@@ -68,13 +68,13 @@ class Stream:
     __slots__ = ("__weakref__", "gaps", "method", "request_id", "target")
 
     def __init__(self, method: str, request_id: int, target: str) -> None:
-        self.method = method
+        self.method: str = method
         """The streaming JSON-RPC method."""
-        self.request_id = request_id
+        self.request_id: int = request_id
         """The id of the subscribing request."""
-        self.target = target
+        self.target: str = target
         """The conductor the client talks to (its socket path)."""
-        self.gaps = 0
+        self.gaps: int = 0
         """Times the stream broke and was resumed (``reconnect=True``)."""
 
     def __repr__(self) -> str:
@@ -140,11 +140,13 @@ class Observers:
         self._refresh()
 
     def add(self, observer: Observer) -> None:
+        """Tell ``observer`` too, from now on (once, if added twice)."""
         if observer not in self._own:
             self._own += (observer,)
             self._refresh()
 
     def remove(self, observer: Observer) -> None:
+        """Stop telling ``observer``."""
         self._own = tuple(own for own in self._own if own is not observer)
         self._refresh()
 
