@@ -15,12 +15,14 @@ import anyio
 import msgspec
 import pytest
 from anyio.abc import SocketStream
-from tests.test_cli import COMMAND, ENV, next_line
+from tests.test_cli import COMMAND, ENV, cli, next_line
 
 from marianne_sdk import DaemonClient, DaemonError, JobRequest
 from marianne_sdk._recorder import RAW_KEPT_BYTES, Recorder
 from marianne_sdk._recording import REDACTED, Direction, Exchange, read_recording
 from marianne_sdk._transport import MAX_LINE_BYTES
+from marianne_sdk.cli import EXIT_ERROR, EXIT_USAGE
+from marianne_sdk.sync import DaemonClient as BlockingClient
 from marianne_sdk.testing import FakeDaemon, SocketInUseError
 
 pytestmark = pytest.mark.anyio
@@ -329,3 +331,19 @@ async def test_a_stopped_proxy_leaves_a_complete_file(
     assert len(requests_of(decoded, "daemon.status")) == 3
     assert len(requests_of(decoded, "job.list")) == 4
     assert len(requests_of(decoded, "daemon.monitor.stream")) == 1
+
+
+def test_record_needs_listen_and_out(socket_path: Path) -> None:
+    result = cli("record", "--socket", str(socket_path), "--out", "x.ndjson")
+    assert result.returncode == EXIT_USAGE
+    assert "--listen" in result.stderr
+
+
+def test_record_refuses_a_served_listen_socket(socket_path: Path, out: Path) -> None:
+    with FakeDaemon.in_thread(socket_path) as fake:
+        result = cli("record", "--listen", fake.socket_path, "--out", str(out))
+        with BlockingClient(fake.socket_path) as client:
+            assert client.health()  # the fake's socket is its own still
+    assert result.returncode == EXIT_ERROR
+    assert "SocketInUseError" in result.stderr
+    assert not out.exists()

@@ -37,6 +37,10 @@ from ._failures import Unreachable
 from ._recording import REDACTED, Direction, Exchange, RecordingHeader, encode_line
 from ._transport import MAX_LINE_BYTES, connect, receive_some
 
+# The fake conductor's socket helpers: a listener that refuses a served path, as the
+# conductor's does, a close that wakes the waiting tasks, and a complete write.
+from .testing import _close, _listen, send_all
+
 RAW_KEPT_BYTES = 4096
 """Bytes of an oversize line kept in the recording (the line is forwarded whole)."""
 
@@ -114,8 +118,6 @@ class Recorder:
         Raises :class:`~marianne_sdk.testing.SocketInUseError` if something
         listens on ``listen`` already (the conductor itself, say).
         """
-        from .testing import _close, _listen
-
         listener = _listen(self.listen)
         try:
             self._file = os.open(self.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -146,8 +148,6 @@ class Recorder:
                 os.unlink(self.listen)
 
     async def _proxy(self, client: socket.socket, number: int) -> None:
-        from .testing import _close
-
         try:
             try:
                 upstream = await connect(self.upstream)
@@ -182,8 +182,6 @@ class Recorder:
         the answers may still come); the conductor closing, or either side
         failing, ends the whole proxied ``connection``.
         """
-        from .testing import send_all
-
         lines = _Lines()
         try:
             while chunk := await receive_some(source, _RECEIVE_SIZE):
