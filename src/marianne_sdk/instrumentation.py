@@ -32,7 +32,9 @@ try:
     from opentelemetry.instrumentation.instrumentor import (  # type: ignore[attr-defined]
         BaseInstrumentor,
     )
-except ImportError as _missing:  # pragma: no cover - depends on the installation
+except ModuleNotFoundError as _missing:  # pragma: no cover - depends on the installation
+    if not (_missing.name or "").startswith("opentelemetry"):
+        raise
     raise ImportError(
         "marianne_sdk.instrumentation needs OpenTelemetry: pip install 'marianne-sdk[otel]'"
     ) from _missing
