@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# pip >= 25.1 installs PEP 735 dependency groups.
 	$(BIN)/python -m pip install --quiet --upgrade 'pip>=25.1'
-	$(BIN)/python -m pip install --quiet -e '.[trio]' --group dev
+	$(BIN)/python -m pip install --quiet -e '.[trio,otel]' --group dev
 	touch $(STAMP)
 
 generate: $(STAMP)
@@ -35,12 +35,12 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 # The suite against the lowest versions pyproject.toml allows for the runtime
-# dependencies and the trio extra (the test and docs tools at their newest), in a
+# dependencies and the trio and otel extras (the test and docs tools at their newest), in a
 # fresh $(LOWEST).
 test-lowest: $(STAMP)
 	rm -rf $(LOWEST)
 	$(BIN)/uv venv --quiet --python $(PYTHON) $(LOWEST)
-	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[trio]'
+	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --resolution lowest-direct -e '.[trio,otel]'
 	$(BIN)/uv pip freeze --quiet --python $(LOWEST)/bin/python --exclude-editable > $(LOWEST)/runtime.txt
 	$(BIN)/uv pip install --quiet --python $(LOWEST)/bin/python --group test --group docs -c $(LOWEST)/runtime.txt
 	$(LOWEST)/bin/python -m tests.declared_minima
@@ -56,7 +56,7 @@ test-all-pythons: $(STAMP)
 	  fi; \
 	  echo "== Python $$minor: $$python"; \
 	  $(BIN)/uv venv --quiet --clear --python $$python .venv-py$$minor \
-	  && $(BIN)/uv pip install --quiet --python .venv-py$$minor/bin/python -e '.[trio]' --group test --group docs \
+	  && $(BIN)/uv pip install --quiet --python .venv-py$$minor/bin/python -e '.[trio,otel]' --group test --group docs \
 	  && .venv-py$$minor/bin/python -m pytest -p no:cacheprovider -q \
 	  || failed="$$failed $$minor"; \
 	done; \

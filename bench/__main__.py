@@ -105,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.pool_table(rows))
     print()
+    print(report.observed_table(rows))
+    print()
     print(report.verdicts(found))
     print(
         f"\n{len(runs)} pairs x {repeats} repeat(s) in {meta['total_seconds']:.0f} s; "

@@ -19,6 +19,7 @@ from bench.workloads import (
     FLOOR_OF,
     FLOOR_WORKLOADS,
     NEW_CONNECTION,
+    OBSERVED_WORKLOADS,
     POOL_CALLERS,
     POOL_SIZES,
     POOL_WORKLOADS,
@@ -225,6 +226,33 @@ def pool_table(rows: list[Row]) -> str:
             f"{fresh.cpu_us_per_call.median:.1f} µs CPU/call: {extra:+.1f} µs over a pooled "
             f"call ({SEQUENTIAL.name}, {pooled.calls_per_second.median:,.0f} calls/s)"
         )
+    return "\n".join(lines)
+
+
+def observed_table(rows: list[Row]) -> str:
+    """What observing costs a call: CPU per call with an observer and traced, over none."""
+    by_key = {(row.workload, row.client): row for row in rows}
+    title = (
+        f"observing: {SEQUENTIAL.name} with nothing watching, with an observer that does "
+        "nothing, and with MarianneInstrumentor on (spans exported to nowhere)"
+    )
+    header = f"{'client':<12} {'none: CPU µs/call':>18}" + "".join(
+        f"   {workload.name.split(', ', 1)[1] + ': CPU µs/call':>32} {'extra':>12}"
+        for workload in OBSERVED_WORKLOADS
+    )
+    lines = [title, header, "-" * len(header)]
+    for client in SDKS:
+        bare = by_key.get((SEQUENTIAL.name, client))
+        observed = [by_key.get((workload.name, client)) for workload in OBSERVED_WORKLOADS]
+        if bare is None or None in observed:
+            continue
+        base = bare.cpu_us_per_call.median
+        line = f"{client:<12} {base:>18.1f}"
+        for row in observed:
+            assert row is not None
+            cpu = row.cpu_us_per_call.median
+            line += f"   {cpu:>32.1f} {f'{cpu - base:+.1f} µs':>12}"
+        lines.append(line)
     return "\n".join(lines)
 
 

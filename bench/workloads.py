@@ -28,6 +28,9 @@ from bench.payloads import BIG_JOB, BIG_SHEETS, SMALL_JOB, recorded_results
 from marianne_sdk import DaemonClient
 
 Kind = Literal["health", "list", "status", "monitor"]
+Observed = Literal["", "observer", "tracing"]
+"""What watches the SDK client's calls: nothing, an observer that does nothing, or
+:class:`MarianneInstrumentor` with a span exporter that does nothing."""
 Server = Literal["canned", "conductor"]
 """Which :mod:`bench.server` a workload runs against: the cheap canned one, or the one
 that spends the conductor's CPU per request and serves as few connections at once."""
@@ -68,6 +71,7 @@ class Workload:
     new_client_each_call: bool = False
     server: Server = "canned"
     with_floor: bool = True
+    observed: Observed = ""
 
 
 SEQUENTIAL = Workload("sequential daemon.health", "health", 10_000, 20)
@@ -95,6 +99,27 @@ uvloop's clock advances once per loop iteration, by whole milliseconds, so
 its connections would never look expired between two calls.)"""
 
 
+SEQUENTIAL_OBSERVED = Workload(
+    "sequential daemon.health, a no-op observer",
+    "health",
+    SEQUENTIAL.count,
+    SEQUENTIAL.smoke_count,
+    with_floor=False,
+    observed="observer",
+)
+SEQUENTIAL_TRACED = Workload(
+    "sequential daemon.health, traced",
+    "health",
+    SEQUENTIAL.count,
+    SEQUENTIAL.smoke_count,
+    with_floor=False,
+    observed="tracing",
+)
+"""What observing costs a call: :data:`SEQUENTIAL` with a do-nothing observer, then with
+the OpenTelemetry instrumentor on (SDK tracer provider, spans exported to nowhere)."""
+OBSERVED_WORKLOADS = (SEQUENTIAL_OBSERVED, SEQUENTIAL_TRACED)
+
+
 def _by_pool_size(kind: Kind, method: str, count: int) -> dict[int, Workload]:
     return {
         size: Workload(
@@ -119,6 +144,7 @@ POOL_WORKLOADS = {"daemon.health": POOL_HEALTH, "job.list": POOL_LIST}
 WORKLOADS = (
     *FLOOR_WORKLOADS,
     NEW_CONNECTION,
+    *OBSERVED_WORKLOADS,
     *(workload for by_size in POOL_WORKLOADS.values() for workload in by_size.values()),
 )
 WORKLOAD_BY_NAME = {workload.name: workload for workload in WORKLOADS}
@@ -342,8 +368,34 @@ def sdk_options(workload: Workload, count: int) -> dict[str, Any]:
     return options
 
 
+def _observe(observed: Observed) -> None:
+    """Watch every client of this process as ``observed`` says."""
+    if observed == "observer":
+        from marianne_sdk.observe import Observer, add_observer
+
+        add_observer(Observer())
+    elif observed == "tracing":
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import (
+            SimpleSpanProcessor,
+            SpanExporter,
+            SpanExportResult,
+        )
+
+        from marianne_sdk.instrumentation import MarianneInstrumentor
+
+        class Nowhere(SpanExporter):
+            def export(self, spans: Any) -> SpanExportResult:
+                return SpanExportResult.SUCCESS
+
+        provider = TracerProvider()
+        provider.add_span_processor(SimpleSpanProcessor(Nowhere()))
+        MarianneInstrumentor().instrument(tracer_provider=provider)
+
+
 async def _run_sdk(path: str, workload: Workload, count: int) -> dict[str, Any]:
     options = sdk_options(workload, count)
+    _observe(workload.observed)
     async with DaemonClient(path, **options) as client:
         if workload.new_client_each_call:
             driver: Driver = NewClientDriver(client, path, options)

@@ -33,12 +33,12 @@ def declared_minima() -> dict[str, Version]:
 
 def main() -> int:
     mismatches = 0
-    print(f"{'dependency':<12} {'declared':<10} installed")
+    print(f"{'dependency':<30} {'declared':<10} installed")
     for name, minimum in sorted(declared_minima().items()):
         installed = Version(importlib.metadata.version(name))
         mismatches += installed != minimum
         note = "" if installed == minimum else "  <- not the declared minimum"
-        print(f"{name:<12} >={minimum!s:<8} {installed}{note}")
+        print(f"{name:<30} >={minimum!s:<8} {installed}{note}")
     return 1 if mismatches else 0
 
 

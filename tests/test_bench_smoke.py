@@ -15,6 +15,7 @@ from bench.harness import IMPORTS, ROOT
 from bench.workloads import (
     DEFAULT_POOL_SIZE,
     NEW_CONNECTION,
+    OBSERVED_WORKLOADS,
     POOL_SIZES,
     POOL_WORKLOADS,
     SDKS,
@@ -96,3 +97,14 @@ def test_smoke_run_prints_the_pool_size_table(smoke_run: SmokeRun) -> None:
     for client in sdks:
         assert (NEW_CONNECTION.name, client) in rows
         assert any(line.startswith(f"{'new client':<14} {client:<12}") for line in lines)
+
+
+def test_smoke_run_prints_what_observing_costs(smoke_run: SmokeRun) -> None:
+    rows = smoke_run.rows()
+    lines = smoke_run.stdout.splitlines()
+    header = next(line for line in lines if line.startswith("client "))
+    assert all(workload.name.split(", ", 1)[1] in header for workload in OBSERVED_WORKLOADS)
+    for client in (client for client in SDKS if client in available_clients()):
+        assert all((workload.name, client) in rows for workload in OBSERVED_WORKLOADS)
+        line = next(line for line in lines if line.startswith(f"{client:<12} "))
+        assert line.count(" µs") == len(OBSERVED_WORKLOADS)

@@ -82,14 +82,16 @@ def test_requirements_are_runtime_only_with_lower_bounds(metadata: email.message
         requirement.name: requirement
         for requirement in map(Requirement, metadata.get_all("Requires-Dist") or [])
     }
-    assert set(requirements) == {"anyio", "msgspec", "sniffio", "trio"}
+    extras = {"trio": "trio", "opentelemetry-api": "otel", "opentelemetry-instrumentation": "otel"}
+    assert set(requirements) == {"anyio", "msgspec", "sniffio", *extras}
     for requirement in requirements.values():
         assert [spec.operator for spec in requirement.specifier] == [">="], requirement
-    assert metadata.get_all("Provides-Extra") == ["trio"]
-    trio_marker = requirements["trio"].marker
-    assert trio_marker is not None
-    assert trio_marker.evaluate({"extra": "trio"})
-    assert not trio_marker.evaluate({"extra": ""})
+    assert sorted(metadata.get_all("Provides-Extra") or []) == ["otel", "trio"]
+    for name, extra in extras.items():
+        marker = requirements[name].marker
+        assert marker is not None
+        assert marker.evaluate({"extra": extra})
+        assert not marker.evaluate({"extra": ""})
 
 
 def test_long_description_is_for_users(metadata: email.message.Message) -> None:
@@ -106,6 +108,10 @@ def test_long_description_is_for_users(metadata: email.message.Message) -> None:
 def test_console_script(wheel: zipfile.ZipFile) -> None:
     entry_points = wheel.read(f"{DIST_INFO}/entry_points.txt").decode()
     assert "[console_scripts]\nmarianne-sdk = marianne_sdk.cli:main" in entry_points
+    assert (
+        "[opentelemetry_instrumentor]\n"
+        "marianne_sdk = marianne_sdk.instrumentation:MarianneInstrumentor"
+    ) in entry_points
 
 
 def test_wheel_contents_import_with_their_version(wheel: zipfile.ZipFile, tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ import itertools
 import logging
 import os
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -48,6 +48,7 @@ from ._messages import (
     typed_line,
 )
 from ._method import MethodInfo
+from ._observing import Call, Observer, for_client
 from ._peercred import DEFAULT_TRUSTED_UIDS
 from ._pool import Pool
 from ._streams import Feed, Liveness, StreamGap, Subscription
@@ -129,6 +130,8 @@ class DaemonClient(AsyncMethods):
             within 5 s, the stream's blocks end with
             :class:`DaemonShuttingDownError`, :class:`DaemonNotRunningError` or
             :class:`DaemonTimeoutError`. ``None`` never asks.
+        observers: :class:`marianne_sdk.observe.Observer` instances told of this
+            client's calls and streams, after the global ones.
 
     Raises:
         ValueError: A size below 1, or a number of seconds that is not positive.
@@ -149,6 +152,7 @@ class DaemonClient(AsyncMethods):
         stream_buffer_size: int = 1000,
         trusted_uids: Collection[int] | None = DEFAULT_TRUSTED_UIDS,
         heartbeat: float | None = DEFAULT_HEARTBEAT,
+        observers: Iterable[Observer] = (),
     ) -> None:
         if pool_size < 1:
             raise ValueError(f"pool_size must be at least 1, got {pool_size}")
@@ -170,6 +174,7 @@ class DaemonClient(AsyncMethods):
         self._feeds: dict[bytes, Feed[Any]] = {}
         self._ids = itertools.count(1)
         self._version_seen = False
+        self._observers = for_client(observers)
 
     @property
     def socket_path(self) -> Path:
@@ -388,6 +393,8 @@ class DaemonClient(AsyncMethods):
                     self._liveness,
                     reconnect,
                 )
+                if self._observers.active:
+                    found.observed = self._observers.stream(method, request_id, str(self._path))
             return found
 
         return Subscription(feed, idle_timeout)
@@ -414,12 +421,17 @@ class DaemonClient(AsyncMethods):
         decoder: msgspec.json.Decoder[Response[Any]] | None,
         idempotent: bool,
         limit: float | None,
+        call: Call | None = None,
     ) -> Any:
         """Send ``line`` (and read its response unless ``decoder`` is None) within ``limit``.
 
         The deadline covers waiting for a connection, connecting, sending,
-        reading and a retry.
+        reading and a retry. Observed, the call is ``call``.
         """
+        if call is None and self._observers.active:
+            return await self._observers.call(
+                self._request, str(self._path), method, request_id, line, decoder, idempotent, limit
+            )
         deadline = self._pool.deadline_after(limit)
         started = time.perf_counter()
         possibly_executed = False
@@ -427,7 +439,7 @@ class DaemonClient(AsyncMethods):
         while True:
             attempts += 1
             try:
-                result = await self._attempt(method, request_id, line, decoder, deadline)
+                result = await self._attempt(method, request_id, line, decoder, deadline, call)
             except ConnectionLostError as exc:
                 # Sent again only if it provably never left, or running it twice is harmless.
                 possibly_executed = possibly_executed or exc.possibly_executed
@@ -454,12 +466,14 @@ class DaemonClient(AsyncMethods):
         line: bytes,
         decoder: msgspec.json.Decoder[Response[Any]] | None,
         deadline: Deadline,
+        call: Call | None,
     ) -> Any:
         """One request/response cycle on a pooled connection, held until ``deadline``."""
         pool = self._pool
         sent = False
         try:
-            connection = await pool.acquire(deadline)
+            acquiring = pool.acquire(deadline)
+            connection = await (acquiring if call is None else call.waiting_for(acquiring))
             reusable = False
             try:
                 sent = True

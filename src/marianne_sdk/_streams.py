@@ -51,6 +51,7 @@ from ._messages import (
     parse_stream_line,
     translate,
 )
+from ._observing import StreamObservation
 from ._pool import Pool
 from ._transport import Connection
 
@@ -160,6 +161,7 @@ class Feed(Generic[T]):
         self._opening: anyio.Event | None = None
         self._backend: Backend | None = None
         self.finished: _Finished | None = None
+        self.observed: StreamObservation | None = None
 
     def serves_this_loop(self) -> bool:
         """Whether the feed can serve the running task: not opened yet, or opened on its loop.
@@ -213,6 +215,8 @@ class Feed(Generic[T]):
     async def _open(self) -> None:
         backend = self._backend = current_backend()
         self._connection = await self._connect(backend)
+        if self.observed is not None:
+            self.observed.opened()
         backend.spawn(self._read)
         self._arm_heartbeat()
 
@@ -347,6 +351,8 @@ class Feed(Generic[T]):
                 break
             self._connection, self._broken_because = connection, None
             gap = StreamGap(broken_at=broken_at, resumed_at=time.time(), reason=reason)
+            if self.observed is not None:
+                self.observed.gap(gap)
             for ref in self._subscriptions:
                 subscription = ref()
                 if subscription is not None:
@@ -377,6 +383,8 @@ class Feed(Generic[T]):
         if self.finished is not None:
             return
         self.finished = finished
+        if self.observed is not None:
+            self.observed.ended(finished.error)
         if self._heartbeat_timer is not None:
             self._heartbeat_timer.cancel()
             self._heartbeat_timer = None

@@ -46,6 +46,7 @@ from ._exits import (
     report_error,
 )
 from ._fake_daemon import add_fake_daemon_options, fake_daemon
+from ._record import add_record_options, record
 
 __all__ = [
     "EPILOG",
@@ -99,6 +100,8 @@ def _run(args: argparse.Namespace) -> int:
         if args.socket is None:
             raise UsageError("fake-daemon needs --socket PATH")
         return fake_daemon(args)
+    if args.command == "record":
+        return record(args, str(socket_path))
     options: dict[str, Any] = {} if args.timeout is None else {"timeout": args.timeout}
     try:
         with DaemonClient(socket_path, **options) as client:
@@ -200,6 +203,14 @@ def build_parser() -> argparse.ArgumentParser:
             None,
             "serve a simulated conductor on --socket until interrupted",
             options=["--socket"],
+        )
+    )
+    add_record_options(
+        command(
+            "record",
+            None,
+            "proxy the conductor at --socket on --listen, recording every message into --out",
+            options=["--socket", "--clone"],
         )
     )
     return parser
