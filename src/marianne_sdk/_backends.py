@@ -391,7 +391,13 @@ class BackgroundTask:
         """Run ``function(task_status=...)`` and return once it has reported it started."""
         task = cls()
         current_backend().spawn(partial(task._run, function))
-        await task._started.wait()
+        try:
+            await task._started.wait()
+        except BaseException:
+            # Cancelled while it starts: nobody would be left to stop it.
+            with anyio.CancelScope(shield=True):
+                await task.stop()
+            raise
         if task._error is not None:
             raise task._error
         return task
