@@ -188,45 +188,45 @@ class Fleet(AsyncFleetInvoker):
         on: Callable[[DaemonClient, float | None], Awaitable[R]],
         timeout: Timeout,
     ) -> FleetResult[R]:
-        """``on(client, seconds left)`` for every target, at most ``max_concurrent`` at once."""
+        """``on(client, seconds left)`` for every target, by ``max_concurrent`` workers."""
         if self._closed:
             raise _fleet_closed()
         seconds = self._timeout if timeout is NOT_GIVEN else positive_seconds("timeout", timeout)
         deadline = math.inf if seconds is None else anyio.current_time() + seconds
-        limiter = anyio.CapacityLimiter(self._max_concurrent)
         outcomes: dict[str, R | DaemonError] = {}
         escaped: list[Exception] = []
+        # One iterator shared by the workers: each takes the next target in
+        # the order given, so the first ``max_concurrent`` go first.
+        turns = iter(self._clients.items())
 
-        async def one(target: str, client: DaemonClient) -> None:
-            with anyio.move_on_at(deadline) as waiting:
-                await limiter.acquire()
-            try:
+        async def worker() -> None:
+            for target, client in turns:
                 left = None if seconds is None else deadline - anyio.current_time()
-                if waiting.cancelled_caught or (left is not None and left <= 0):
+                if left is not None and left <= 0:
                     outcomes[target] = DaemonTimeoutError(
                         f"{method}: not sent to {target}: the other targets' calls held all "
                         f"{self._max_concurrent} turns for the whole {seconds} s",
                         method=method,
                     )
-                    return
-                outcomes[target] = await on(client, left)
-            except DaemonError as error:
-                if _refused_before_sending(error):
+                    continue
+                try:
+                    outcomes[target] = await on(client, left)
+                except DaemonError as error:
+                    if not _refused_before_sending(error):
+                        outcomes[target] = error
+                        continue
                     escaped.append(error)
                     calls.cancel_scope.cancel()
-                else:
-                    outcomes[target] = error
-            except Exception as error:
-                # Raised as itself, not in an exception group; the other targets' calls end.
-                escaped.append(error)
-                calls.cancel_scope.cancel()
-            finally:
-                if not waiting.cancelled_caught:
-                    limiter.release()
+                    return
+                except Exception as error:
+                    # Raised as itself, not in an exception group; the other targets' calls end.
+                    escaped.append(error)
+                    calls.cancel_scope.cancel()
+                    return
 
         async with anyio.create_task_group() as calls:
-            for target, client in self._clients.items():
-                calls.start_soon(one, target, client)
+            for _ in range(min(self._max_concurrent, len(self._clients))):
+                calls.start_soon(worker)
         if escaped:
             raise escaped[0]
         ok: dict[str, R] = {}
