@@ -9,6 +9,8 @@ from typing import Any
 
 import msgspec
 
+from .._generated import models
+
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -35,6 +37,14 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+
+
+def event_line(event: models.ObserverEvent) -> str:
+    """A ``watch`` line: time, event, job, sheet and data."""
+    return (
+        f"{when(event.timestamp, '%H:%M:%S')}  {event.event:<24}  "
+        f"{event.job_id or '-'}  sheet {event.sheet_num}  {cell(event.data)}"
+    )
 
 
 def cell(value: Any) -> str:
