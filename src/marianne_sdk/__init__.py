@@ -39,6 +39,7 @@ from ._generated.models import *  # noqa: F403
 from ._generated.registry import METHODS
 from ._invoke import NOT_GIVEN, EventStream, NotGiven, Timeout
 from ._method import MethodInfo
+from ._streams import StreamGap
 
 if TYPE_CHECKING:
     __version__: str
@@ -81,6 +82,7 @@ __all__ = [
     "RequestTooLargeError",
     "ResourceExhaustedError",
     "SSHConnectError",
+    "StreamGap",
     "Timeout",
     "UntrustedDaemonError",
 ]

@@ -49,6 +49,14 @@ class SSHFailed(Unreachable):
         self.stderr = stderr
 
 
+class ConductorStopping(Exception):
+    """A stream's liveness probe found the conductor shutting down."""
+
+
+class ConductorSilent(Exception):
+    """A stream's liveness probe got no answer within its bound."""
+
+
 class NoSlot(Exception):
     """The conductor is up but served no connection of this pool before the deadline."""
 
@@ -64,5 +72,7 @@ CONNECTION_FAILURES = (
     Unreachable,
     NoSlot,
     PoolClosed,
+    ConductorStopping,
+    ConductorSilent,
 )
 """Everything the layers below the client raise for a failed exchange."""

@@ -21,6 +21,7 @@ from ._errors import (
     ConnectionLostError,
     DaemonError,
     DaemonNotRunningError,
+    DaemonShuttingDownError,
     DaemonTimeoutError,
     InvalidParamsError,
     ProtocolError,
@@ -31,6 +32,8 @@ from ._errors import (
 from ._failures import (
     CONNECTION_FAILURES,
     BadLine,
+    ConductorSilent,
+    ConductorStopping,
     DeadlinePassed,
     NoSlot,
     NotSent,
@@ -361,6 +364,18 @@ def translate(
         return ConductorBusyError(str(failure), method=method, request_id=request_id)
     if isinstance(failure, PoolClosed):
         return client_closed()
+    if isinstance(failure, ConductorStopping):
+        return DaemonShuttingDownError(
+            f"{method}: the conductor is shutting down (daemon.health says so): "
+            "the stream is closed so that it can exit",
+            method=method,
+        )
+    if isinstance(failure, ConductorSilent):
+        return DaemonTimeoutError(
+            f"{method}: the conductor stopped answering: nothing came on the stream, and "
+            f"daemon.health got no answer within {deadline.seconds} s",
+            method=method,
+        )
     if stream:
         return ConnectionLostError(
             f"{method}: the conductor closed the stream (it stopped or restarted)",

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from . import _waiting
 from ._blocking import BlockingForm, PortalEventStream, takes_arguments_of
@@ -27,6 +27,7 @@ from ._generated.methods import SyncMethods
 from ._invoke import NOT_GIVEN, EventStream, P, R, SyncEventStream, Timeout
 from ._messages import Params
 from ._method import MethodInfo
+from ._streams import StreamGap
 from ._sync_fleet import Fleet
 
 __all__ = ["DaemonClient", "Fleet"]
@@ -95,6 +96,27 @@ class DaemonClient(SyncMethods, BlockingForm[AsyncDaemonClient]):
         self, info: MethodInfo[P, Any], params: P, idle_timeout: float | None
     ) -> SyncEventStream[Any]:
         return self._track(self._client._stream_typed(info, params, idle_timeout))
+
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[False] = False
+    ) -> SyncEventStream[models.ObserverEvent]: ...
+
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[True]
+    ) -> SyncEventStream[models.ObserverEvent | StreamGap]: ...
+
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: bool = False
+    ) -> SyncEventStream[models.ObserverEvent] | SyncEventStream[models.ObserverEvent | StreamGap]:
+        """The conductor's events: ``with client.monitor() as events``.
+
+        See :meth:`marianne_sdk.DaemonClient.monitor`, ``reconnect`` included.
+        """
+        if reconnect:
+            return self._track(self._client.monitor(idle_timeout=idle_timeout, reconnect=True))
+        return self._track(self._client.monitor(idle_timeout=idle_timeout))
 
     def _track(self, stream: EventStream[E]) -> SyncEventStream[E]:
         """``stream`` driven through the client's loop."""

@@ -27,6 +27,8 @@ EXIT_TIMEOUT = 6
 EXIT_CONDUCTOR_BUSY = 7
 EXIT_PARTIAL = 8
 """Several conductors were asked (repeated ``--socket``): some answered, some did not."""
+EXIT_JOB_FAILED = 9
+EXIT_JOB_CANCELLED = 10
 # As a shell reports a command ended by SIGINT or SIGPIPE.
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
@@ -64,6 +66,8 @@ exit codes:
   8  partial: with several --socket, some conductors answered and some did not
      (each failure is reported on stderr, naming its socket); when none answered,
      the code of the first one's error
+  9  submit --wait: the job failed
+  10 submit --wait: the job was cancelled
   130  interrupted (Ctrl-C); watch exits 0
   141  stdout closed early (e.g. piped into head); nothing is printed
 
