@@ -24,6 +24,7 @@ from marianne_sdk import (
     HealthResult,
     InvalidParamsError,
     ObserverEvent,
+    StreamGap,
 )
 from marianne_sdk._generated import params, registry
 from marianne_sdk.testing import FakeDaemon, Fault
@@ -297,3 +298,37 @@ async def test_leaving_the_monitor_block_stops_reading_and_closing_the_fleet_end
                 # The conductor notices a closed stream at its next event.
                 fake.emit("after.close")
                 await fake.wait_for(lambda fake=fake: fake.monitor_subscribers == 0)
+
+
+async def test_a_reconnecting_monitor_gives_a_restarted_target_a_gap_of_its_own(
+    paths: list[str],
+) -> None:
+    targets = paths[:2]
+    received: list[tuple[str, str]] = []
+
+    def kind(item: ObserverEvent | StreamGap) -> str:
+        return item.event if isinstance(item, ObserverEvent) else "gap"
+
+    async with FakeDaemon(targets[0]) as steady, Fleet(targets, timeout=10.0) as fleet:
+        events = fleet.monitor(reconnect=True)
+        with anyio.fail_after(30):
+            async with FakeDaemon(targets[1]) as restarted:
+                await events.__aenter__()
+                await subscribed(steady, restarted)
+            async with FakeDaemon(targets[1]) as again:
+                target, item = await anext(events)  # the gap, once subscribed again
+                received.append((target, kind(item)))
+                await subscribed(again)
+                steady.emit("from.steady")
+                target, item = await anext(events)
+                received.append((target, kind(item)))
+                again.emit("from.again")
+                target, item = await anext(events)
+                received.append((target, kind(item)))
+            await events.aclose()
+    assert received == [
+        (targets[1], "gap"),
+        (targets[0], "from.steady"),
+        (targets[1], "from.again"),
+    ]
+    assert events.failed == {}

@@ -15,7 +15,7 @@ import os
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from functools import partial
 from types import MappingProxyType, TracebackType
-from typing import Any, Generic, NoReturn, Self, TypeVar
+from typing import Any, Generic, Literal, NoReturn, Self, TypeVar, overload
 
 import anyio
 from anyio.abc import TaskStatus
@@ -29,6 +29,7 @@ from ._generated import models
 from ._invoke import NOT_GIVEN, AsyncFleetInvoker, EventStream, P, R, Timeout, positive_seconds
 from ._messages import Params
 from ._method import MethodInfo
+from ._streams import StreamGap
 
 E = TypeVar("E")
 
@@ -160,27 +161,41 @@ class Fleet(AsyncFleetInvoker):
 
         return await self._fan_out(info.name, on, timeout)
 
+    @overload
     def monitor(
-        self, *, idle_timeout: float | None = None
-    ) -> FleetEventStream[models.ObserverEvent]:
+        self, *, idle_timeout: float | None = None, reconnect: Literal[False] = False
+    ) -> FleetEventStream[models.ObserverEvent]: ...
+
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[True]
+    ) -> FleetEventStream[models.ObserverEvent | StreamGap]: ...
+
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: bool = False
+    ) -> (
+        FleetEventStream[models.ObserverEvent] | FleetEventStream[models.ObserverEvent | StreamGap]
+    ):
         """Every target's events, merged: ``(target, event)`` pairs as they arrive.
 
         Use as ``async with fleet.monitor() as events: async for target, event
         in events``. Entering the block opens every target's stream (see
         :meth:`DaemonClient.monitor`); a target whose stream cannot be opened,
         or is lost, ends only its own part, and its error is in
-        ``events.failed``. Iteration ends when every part has ended.
-        ``idle_timeout`` raises :class:`DaemonTimeoutError` when no target
-        sends an event for that long.
+        ``events.failed``. Iteration ends when every part has ended. With
+        ``reconnect=True`` a target that goes away once its stream is open is
+        subscribed to again, and its part yields a :class:`StreamGap` where
+        it broke and resumed. ``idle_timeout`` raises
+        :class:`DaemonTimeoutError` when no target sends an event for that long.
         """
         positive_seconds("idle_timeout", idle_timeout)
         if self._closed:
             raise _fleet_closed()
-        return FleetEventStream(
-            {target: client.monitor for target, client in self._clients.items()},
-            _MONITOR,
-            idle_timeout,
-        )
+        streams: dict[str, Callable[[], EventStream[Any]]] = {
+            target: partial(client.monitor, reconnect=reconnect)
+            for target, client in self._clients.items()
+        }
+        return FleetEventStream(streams, _MONITOR, idle_timeout)
 
     async def _fan_out(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar, overload
 
 from ._blocking import BlockingForm, PortalEventStream, takes_arguments_of
 from ._errors import DaemonError
@@ -19,6 +19,7 @@ from ._generated import models
 from ._invoke import NOT_GIVEN, P, R, SyncFleetInvoker, Timeout
 from ._messages import Params
 from ._method import MethodInfo
+from ._streams import StreamGap
 
 E = TypeVar("E")
 
@@ -46,13 +47,30 @@ class Fleet(SyncFleetInvoker, BlockingForm[AsyncFleet]):
         """Call ``method`` on every target; see :meth:`marianne_sdk.Fleet.call`."""
         return self._run(partial(self._client.call, method, params, timeout=timeout))
 
+    @overload
     def monitor(
-        self, *, idle_timeout: float | None = None
-    ) -> SyncFleetEventStream[models.ObserverEvent]:
+        self, *, idle_timeout: float | None = None, reconnect: Literal[False] = False
+    ) -> SyncFleetEventStream[models.ObserverEvent]: ...
+
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[True]
+    ) -> SyncFleetEventStream[models.ObserverEvent | StreamGap]: ...
+
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: bool = False
+    ) -> (
+        SyncFleetEventStream[models.ObserverEvent]
+        | SyncFleetEventStream[models.ObserverEvent | StreamGap]
+    ):
         """Every target's events, merged; see :meth:`marianne_sdk.Fleet.monitor`.
 
         Use as ``with fleet.monitor() as events: for target, event in events``.
         """
+        if reconnect:
+            return SyncFleetEventStream(
+                self, self._client.monitor(idle_timeout=idle_timeout, reconnect=True)
+            )
         return SyncFleetEventStream(self, self._client.monitor(idle_timeout=idle_timeout))
 
     def _fan_out_typed(self, info: MethodInfo[P, R], params: P, timeout: Timeout) -> FleetResult[R]:

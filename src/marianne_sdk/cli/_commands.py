@@ -9,7 +9,6 @@ import msgspec
 
 from .._generated import models
 from .._generated.registry import METHODS
-from .._streams import StreamGap
 from ..sync import DaemonClient
 from ._arguments import UsageError, parse_params
 from ._exits import EXIT_OK, EXIT_REJECTED, report_error
@@ -193,12 +192,6 @@ def watch(client: DaemonClient, args: argparse.Namespace) -> int:
             for event in events:
                 if args.json:
                     print_json(event)
-                elif isinstance(event, StreamGap):
-                    print(
-                        f"{when(event.resumed_at, '%H:%M:%S')}  -- events from "
-                        f"{when(event.broken_at, '%H:%M:%S')} on were lost: {event.reason}",
-                        flush=True,
-                    )
                 else:
                     print(event_line(event), flush=True)
     except KeyboardInterrupt:

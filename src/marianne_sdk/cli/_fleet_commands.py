@@ -51,7 +51,7 @@ def jobs(fleet: Fleet, args: argparse.Namespace) -> int:
 def watch(fleet: Fleet, args: argparse.Namespace) -> int:
     reported: set[str] = set()
     width = max(map(len, fleet.targets))
-    events = fleet.monitor(idle_timeout=args.idle_timeout)
+    events = fleet.monitor(idle_timeout=args.idle_timeout, reconnect=args.reconnect)
     try:
         with events:
             _report_new(args, events.failed, reported)

@@ -10,6 +10,7 @@ from typing import Any
 import msgspec
 
 from .._generated import models
+from .._streams import StreamGap
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
@@ -39,8 +40,13 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         )
 
 
-def event_line(event: models.ObserverEvent) -> str:
-    """A ``watch`` line: time, event, job, sheet and data."""
+def event_line(event: models.ObserverEvent | StreamGap) -> str:
+    """A ``watch`` line: time, event, job, sheet and data; or what a gap lost."""
+    if isinstance(event, StreamGap):
+        return (
+            f"{when(event.resumed_at, '%H:%M:%S')}  -- events from "
+            f"{when(event.broken_at, '%H:%M:%S')} on were lost: {event.reason}"
+        )
     return (
         f"{when(event.timestamp, '%H:%M:%S')}  {event.event:<24}  "
         f"{event.job_id or '-'}  sheet {event.sheet_num}  {cell(event.data)}"
