@@ -1,7 +1,8 @@
 """Typed Python SDK for the Marianne conductor.
 
 :class:`DaemonClient` is the asynchronous client (asyncio or trio); the
-blocking one is :class:`marianne_sdk.sync.DaemonClient`, and a fake conductor
+blocking one is :class:`marianne_sdk.sync.DaemonClient`; :class:`Fleet` talks
+to several conductors at once, and a fake conductor
 for tests is :class:`marianne_sdk.testing.FakeDaemon`. The result models and
 the known values of open enumerations are importable from here.
 """
@@ -29,6 +30,8 @@ from ._errors import (
     SSHConnectError,
     UntrustedDaemonError,
 )
+from ._fleet import Fleet, FleetEventStream
+from ._fleet_result import FleetResult
 from ._generated import enums as _enums
 from ._generated import models as _models
 from ._generated.enums import *  # noqa: F403
@@ -66,6 +69,9 @@ __all__ = [
     "DaemonShuttingDownError",
     "DaemonTimeoutError",
     "EventStream",
+    "Fleet",
+    "FleetEventStream",
+    "FleetResult",
     "InvalidParamsError",
     "InvalidRequestError",
     "JobSubmissionError",

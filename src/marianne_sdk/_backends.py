@@ -24,9 +24,12 @@ import logging
 import math
 import threading
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Protocol
 
+import anyio
 import sniffio
+from anyio.abc import TaskStatus
 
 if TYPE_CHECKING:
     import asyncio
@@ -357,3 +360,61 @@ class _TrioBackend(Backend):
             # A fresh scope before the callbacks run: timers they add move its deadline.
             self._alarm = self._trio.CancelScope()
             self._timers.run_due(self._trio.current_time())
+
+
+class _Started(TaskStatus[None]):
+    """The ``task_status`` of a :class:`BackgroundTask`'s function (anyio's ``TaskStatus``)."""
+
+    def __init__(self, event: anyio.Event) -> None:
+        self._event = event
+
+    def started(self, value: object = None) -> None:
+        self._event.set()
+
+
+class BackgroundTask:
+    """A function run beside the caller's code, outside its task tree, until stopped.
+
+    :meth:`start` returns once the function reports it has started
+    (``task_status.started()``, as with ``TaskGroup.start``), or raises what
+    it raised before that. An error after that is logged: nobody awaits it.
+    """
+
+    def __init__(self) -> None:
+        self._scope = anyio.CancelScope()
+        self._started = anyio.Event()
+        self._done = anyio.Event()
+        self._error: Exception | None = None
+
+    @classmethod
+    async def start(cls, function: Callable[..., Awaitable[None]]) -> BackgroundTask:
+        """Run ``function(task_status=...)`` and return once it has reported it started."""
+        task = cls()
+        current_backend().spawn(partial(task._run, function))
+        try:
+            await task._started.wait()
+        except BaseException:
+            # Cancelled while it starts: nobody would be left to stop it.
+            with anyio.CancelScope(shield=True):
+                await task.stop()
+            raise
+        if task._error is not None:
+            raise task._error
+        return task
+
+    async def stop(self) -> None:
+        """Cancel the function and wait until it has returned."""
+        self._scope.cancel()
+        await self._done.wait()
+
+    async def _run(self, function: Callable[..., Awaitable[None]]) -> None:
+        try:
+            with self._scope:
+                await function(task_status=_Started(self._started))
+        except Exception as exc:
+            if self._started.is_set():
+                raise  # logged by the backend
+            self._error = exc
+        finally:
+            self._started.set()
+            self._done.set()

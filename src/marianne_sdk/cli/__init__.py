@@ -12,13 +12,14 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 from .. import __version__
 from .._discovery import resolve_socket_path
 from .._errors import DaemonError
-from ..sync import DaemonClient
-from . import _commands
+from ..sync import DaemonClient, Fleet
+from . import _commands, _fleet_commands
 from ._arguments import (
     CLIENT_OPTIONS,
     ArgumentParser,
@@ -26,6 +27,7 @@ from ._arguments import (
     add_options,
     attach_clone_values,
     seconds,
+    sockets,
 )
 from ._exits import (
     EPILOG,
@@ -38,6 +40,7 @@ from ._exits import (
     EXIT_JOB_FAILED,
     EXIT_NOT_RUNNING,
     EXIT_OK,
+    EXIT_PARTIAL,
     EXIT_PROTOCOL,
     EXIT_REJECTED,
     EXIT_TIMEOUT,
@@ -59,6 +62,7 @@ __all__ = [
     "EXIT_JOB_FAILED",
     "EXIT_NOT_RUNNING",
     "EXIT_OK",
+    "EXIT_PARTIAL",
     "EXIT_PROTOCOL",
     "EXIT_REJECTED",
     "EXIT_TIMEOUT",
@@ -90,23 +94,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    targets = sockets(args)
+    if len(targets) > 1 and args.command != "methods":
+        return _run_fleet(args, targets)
     try:
-        socket_path = resolve_socket_path(args.socket, clone=args.clone)
+        socket_path = resolve_socket_path(targets[0] if targets else None, clone=args.clone)
     except ValueError as error:
         raise UsageError(f"--socket and --clone: {error}") from None
     if args.command == "methods":
         return _commands.methods(args)
     if args.command == "fake-daemon":
-        if args.socket is None:
+        if not targets:
             raise UsageError("fake-daemon needs --socket PATH")
+        args.socket = targets[0]
         return fake_daemon(args)
     if args.command == "record":
         return record(args, str(socket_path))
+    return _reporting_errors(args, partial(DaemonClient, socket_path), args.run)
+
+
+def _run_fleet(args: argparse.Namespace, targets: list[str]) -> int:
+    if args.run_fleet is None:
+        raise UsageError(
+            f"{args.command} takes one --socket; status, health, jobs and watch take several"
+        )
+    if args.clone is not None:
+        raise UsageError("--clone names one conductor: it cannot go with several --socket")
+    if len(set(targets)) < len(targets):
+        raise UsageError("each --socket may be given once")
+    return _reporting_errors(args, partial(Fleet, targets), args.run_fleet)
+
+
+def _reporting_errors(
+    args: argparse.Namespace,
+    connect: Callable[..., DaemonClient | Fleet],
+    run: Callable[[Any, argparse.Namespace], int],
+) -> int:
+    """``run(connect(options), args)``; an error it raises is reported, as its exit status."""
     options: dict[str, Any] = {} if args.timeout is None else {"timeout": args.timeout}
     try:
-        with DaemonClient(socket_path, **options) as client:
-            code: int = args.run(client, args)
-            return code
+        with connect(**options) as client:
+            return run(client, args)
     except (UsageError, BrokenPipeError):
         raise
     except KeyboardInterrupt:
@@ -147,11 +175,15 @@ def build_parser() -> argparse.ArgumentParser:
         run: Callable[..., int] | None,
         help: str,
         options: Sequence[str] = CLIENT_OPTIONS,
+        run_fleet: Callable[..., int] | None = None,
     ) -> argparse.ArgumentParser:
-        """A sub-command, which takes after its name only the ``options`` it uses."""
+        """A sub-command, which takes after its name only the ``options`` it uses.
+
+        ``run_fleet`` runs it with ``--socket`` given several times.
+        """
         sub = commands.add_parser(name, help=help, description=help)
         add_options(sub, options, defaults=False)
-        sub.set_defaults(run=run)
+        sub.set_defaults(run=run, run_fleet=run_fleet)
         return sub
 
     command("methods", None, "list the conductor's methods", options=["--json"])
@@ -166,9 +198,9 @@ def build_parser() -> argparse.ArgumentParser:
             "string, else it is read as JSON when it parses"
         ),
     )
-    command("status", _commands.status, "daemon status")
-    command("health", _commands.health, "daemon liveness")
-    command("jobs", _commands.jobs, "list jobs")
+    command("status", _commands.status, "daemon status", run_fleet=_fleet_commands.status)
+    command("health", _commands.health, "daemon liveness", run_fleet=_fleet_commands.health)
+    command("jobs", _commands.jobs, "list jobs", run_fleet=_fleet_commands.jobs)
     command("job", _commands.job, "one job's state").add_argument("job_id", metavar="JOB_ID")
     submit = command("submit", _commands.submit, "submit a score (job config)")
     submit.add_argument("config_path", metavar="CONFIG_PATH")
@@ -184,7 +216,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     command("resume", _commands.resume, "resume a job").add_argument("job_id", metavar="JOB_ID")
     command("cancel", _commands.cancel, "cancel a job").add_argument("job_id", metavar="JOB_ID")
-    watch = command("watch", _commands.watch, "print the daemon's events until interrupted")
+    watch = command(
+        "watch",
+        _commands.watch,
+        "print the daemon's events until interrupted",
+        run_fleet=_fleet_commands.watch,
+    )
     watch.add_argument(
         "--idle-timeout",
         type=seconds,

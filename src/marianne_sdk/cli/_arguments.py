@@ -51,7 +51,14 @@ def seconds(text: str) -> float:
 
 # Options accepted before the command, and after it by the commands they affect.
 OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
-    "--socket": (None, {"metavar": "PATH", "help": "socket path"}),
+    "--socket": (
+        None,
+        {
+            "action": "append",
+            "metavar": "PATH",
+            "help": "socket path; repeat it to ask several conductors (status, health, jobs, watch)",
+        },
+    ),
     "--clone": (
         None,
         {
@@ -80,10 +87,22 @@ CLIENT_OPTIONS = tuple(OPTIONS)
 
 def add_options(parser: argparse.ArgumentParser, names: Sequence[str], *, defaults: bool) -> None:
     # Sub-parsers must not set defaults: theirs would overwrite a value given
-    # before the command.
+    # before the command. A sub-parser's values replace those given before
+    # it, so a repeatable option collects there under a name of its own.
     for name in names:
         default, settings = OPTIONS[name]
+        if not defaults and settings.get("action") == "append":
+            settings = {**settings, "dest": _after_command(name)}
         parser.add_argument(name, default=default if defaults else argparse.SUPPRESS, **settings)
+
+
+def _after_command(name: str) -> str:
+    return name.lstrip("-").replace("-", "_") + "_after_command"
+
+
+def sockets(args: argparse.Namespace) -> list[str]:
+    """Every ``--socket`` given, before the command and after it, in order."""
+    return [*(args.socket or ()), *getattr(args, _after_command("--socket"), ())]
 
 
 def positive_int(text: str) -> int:

@@ -9,12 +9,11 @@ import msgspec
 
 from .._generated import models
 from .._generated.registry import METHODS
-from .._streams import StreamGap
 from ..sync import DaemonClient
 from ._arguments import UsageError, parse_params
 from ._exits import EXIT_OK, EXIT_REJECTED, report_error
 from ._follow import follow
-from ._output import cell, print_fields, print_json, print_table, show_fields, when
+from ._output import cell, event_line, print_fields, print_json, print_table, show_fields, when
 
 
 def methods(args: argparse.Namespace) -> int:
@@ -83,13 +82,14 @@ def jobs(client: DaemonClient, args: argparse.Namespace) -> int:
         print_json(jobs)
         return EXIT_OK
     print_table(
-        ("JOB", "STATUS", "PROGRESS", "SUBMITTED", "CONFIG"),
-        [
-            (job.job_id, job.status, _progress(job), when(job.submitted_at), job.config_path)
-            for job in jobs
-        ],
+        ("JOB", "STATUS", "PROGRESS", "SUBMITTED", "CONFIG"), [job_row(job) for job in jobs]
     )
     return EXIT_OK
+
+
+def job_row(job: models.JobListEntry) -> tuple[str, str, str, str, str]:
+    """A job's cells in a ``jobs`` table."""
+    return (job.job_id, job.status, _progress(job), when(job.submitted_at), job.config_path)
 
 
 def _progress(job: models.JobListEntry) -> str:
@@ -192,18 +192,8 @@ def watch(client: DaemonClient, args: argparse.Namespace) -> int:
             for event in events:
                 if args.json:
                     print_json(event)
-                elif isinstance(event, StreamGap):
-                    print(
-                        f"{when(event.resumed_at, '%H:%M:%S')}  -- events from "
-                        f"{when(event.broken_at, '%H:%M:%S')} on were lost: {event.reason}",
-                        flush=True,
-                    )
                 else:
-                    print(
-                        f"{when(event.timestamp, '%H:%M:%S')}  {event.event:<24}  "
-                        f"{event.job_id or '-'}  sheet {event.sheet_num}  {cell(event.data)}",
-                        flush=True,
-                    )
+                    print(event_line(event), flush=True)
     except KeyboardInterrupt:
         pass
     except TimeoutError:

@@ -25,6 +25,8 @@ EXIT_REJECTED = 4
 EXIT_PROTOCOL = 5
 EXIT_TIMEOUT = 6
 EXIT_CONDUCTOR_BUSY = 7
+EXIT_PARTIAL = 8
+"""Several conductors were asked (repeated ``--socket``): some answered, some did not."""
 EXIT_JOB_FAILED = 9
 EXIT_JOB_CANCELLED = 10
 # As a shell reports a command ended by SIGINT or SIGPIPE.
@@ -61,6 +63,9 @@ exit codes:
   6  timeout (DaemonTimeoutError, TimeoutError)
   7  conductor busy: it is up, but every one of its connection slots stayed held
      by other programs until the timeout (ConductorBusyError)
+  8  partial: with several --socket, some conductors answered and some did not
+     (each failure is reported on stderr, naming its socket); when none answered,
+     the code of the first one's error
   9  submit --wait: the job failed
   10 submit --wait: the job was cancelled
   130  interrupted (Ctrl-C); watch exits 0
@@ -69,9 +74,14 @@ exit codes:
 With --json, an error is one JSON object on stderr:
   {"error": "<ClassName>", "message": "...", "code": <JSON-RPC code or null>,
    "exit_status": <exit code>}
+and with several --socket, one such object per conductor that failed, with
+its "target" and the exit status its error alone would have had.
 
 The socket is --socket, else the clone's socket with --clone[=NAME], else
-$MARIANNE_SOCKET, else /tmp/marianne.sock.
+$MARIANNE_SOCKET, else /tmp/marianne.sock. status, health, jobs and watch take
+--socket several times: they ask every conductor at once and print one table
+with a TARGET column (with --json, every record carries "target"); other
+commands take one.
 """
 
 
@@ -86,13 +96,33 @@ def exit_code_for(error: BaseException) -> int:
 
 
 def report_error(
-    error: str, message: str, status: int, *, code: int | None = None, as_json: bool
+    error: str,
+    message: str,
+    status: int,
+    *,
+    code: int | None = None,
+    as_json: bool,
+    target: str | None = None,
 ) -> int:
-    """Print an error on stderr, as one line or as one JSON object; return ``status``."""
+    """Print an error on stderr, as one line or as one JSON object; return ``status``.
+
+    ``target`` names the conductor it came from, when several were asked.
+    """
     if as_json:
-        report = {"error": error, "message": message, "code": code, "exit_status": status}
+        report: dict[str, object] = {
+            "error": error,
+            "message": message,
+            "code": code,
+            "exit_status": status,
+        }
+        if target is not None:
+            report["target"] = target
         print(msgspec.json.encode(report).decode(), file=sys.stderr)
     else:
         message = " ".join(message.split())  # one line, whatever the error says
-        print(f"error: {error}: {message}" if message else f"error: {error}", file=sys.stderr)
+        where = "" if target is None else f"{target}: "
+        print(
+            f"error: {where}{error}: {message}" if message else f"error: {where}{error}",
+            file=sys.stderr,
+        )
     return status

@@ -9,6 +9,9 @@ from typing import Any
 
 import msgspec
 
+from .._generated import models
+from .._streams import StreamGap
+
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -35,6 +38,19 @@ def print_table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> None:
         print(
             "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
         )
+
+
+def event_line(event: models.ObserverEvent | StreamGap) -> str:
+    """A ``watch`` line: time, event, job, sheet and data; or what a gap lost."""
+    if isinstance(event, StreamGap):
+        return (
+            f"{when(event.resumed_at, '%H:%M:%S')}  -- events from "
+            f"{when(event.broken_at, '%H:%M:%S')} on were lost: {event.reason}"
+        )
+    return (
+        f"{when(event.timestamp, '%H:%M:%S')}  {event.event:<24}  "
+        f"{event.job_id or '-'}  sheet {event.sheet_num}  {cell(event.data)}"
+    )
 
 
 def cell(value: Any) -> str:

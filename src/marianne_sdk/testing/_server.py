@@ -18,7 +18,7 @@ import msgspec
 from anyio.abc import TaskGroup, TaskStatus
 from anyio.from_thread import start_blocking_portal
 
-from ._background import BackgroundTask
+from .._backends import BackgroundTask
 from ._conductor import Conductor
 from ._envelopes import (
     Handler,
