@@ -39,7 +39,7 @@ from ._transport import MAX_LINE_BYTES, connect, receive_some
 
 # The fake conductor's socket helpers: a listener that refuses a served path, as the
 # conductor's does, a close that wakes the waiting tasks, and a complete write.
-from .testing import _close, _listen, send_all
+from .testing._wire import close, listen, send_all
 
 RAW_KEPT_BYTES = 4096
 """Bytes of an oversize line kept in the recording (the line is forwarded whole)."""
@@ -118,7 +118,7 @@ class Recorder:
         Raises :class:`~marianne_sdk.testing.SocketInUseError` if something
         listens on ``listen`` already (the conductor itself, say).
         """
-        listener = _listen(self.listen)
+        listener = listen(self.listen)
         try:
             self._file = os.open(self.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             self._started = time.monotonic()
@@ -140,7 +140,7 @@ class Recorder:
                     self.connections += 1
                     task_group.start_soon(self._proxy, client, self.connections)
         finally:
-            _close(listener)
+            close(listener)
             if self._file is not None:
                 os.close(self._file)
                 self._file = None
@@ -163,10 +163,10 @@ class Recorder:
                     )
                     await self._pump(upstream, client, number, Direction.FROM_CONDUCTOR, scope)
             finally:
-                _close(upstream)
+                close(upstream)
             _log.debug("record: connection %d closed", number)
         finally:
-            _close(client)
+            close(client)
 
     async def _pump(
         self,
