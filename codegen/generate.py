@@ -42,11 +42,17 @@ class Param:
 
     @property
     def annotation(self) -> str:
-        return self.field.type.annotation()
+        annotation = self.field.type.annotation()
+        return annotation if self.sent_when_left_out else f"{annotation} | UnsetType"
 
     @property
     def default(self) -> str:
-        return repr(self.field.default)
+        return repr(self.field.default) if self.sent_when_left_out else "UNSET"
+
+    @property
+    def sent_when_left_out(self) -> bool:
+        """False for an optional param without a default: left out, the key is not sent."""
+        return self.field.required or self.field.has_default
 
     @property
     def description(self) -> str:
@@ -210,7 +216,11 @@ class Wrapper:
 def _param_text(param: Field) -> str:
     text = param.description or ("Required." if param.required else "")
     if not param.required:
-        text += f" Defaults to ``{param.default!r}``."
+        text += (
+            f" Defaults to ``{param.default!r}``."
+            if param.has_default
+            else " Left out, it is not sent."
+        )
     return text.strip()
 
 
@@ -302,7 +312,7 @@ def _enums(protocol: Protocol) -> list[dict[str, Any]]:
 
 
 def _imports(wrappers: list[Wrapper], module: str) -> dict[str, bool]:
-    """Which of ``datetime``, ``Any`` and ``models`` the annotations of ``module`` use."""
+    """Which of ``datetime``, ``Any``, ``UnsetType`` and ``models`` the annotations of ``module`` use."""
     annotations: list[str] = []
     for wrapper in wrappers:
         own_params = [] if wrapper.params_struct else [p.annotation for p in wrapper.params]
@@ -319,6 +329,7 @@ def _imports(wrappers: list[Wrapper], module: str) -> dict[str, bool]:
         "datetime": "datetime." in text,
         "Any": re.search(r"\bAny\b", text) is not None,
         "models": "models." in text,
+        "UnsetType": re.search(r"\bUnsetType\b", text) is not None,
     }
 
 
