@@ -43,16 +43,16 @@ class Param:
     @property
     def annotation(self) -> str:
         annotation = self.field.type.annotation()
-        return annotation if self.sent_when_left_out else f"{annotation} | UnsetType"
+        return f"{annotation} | UnsetType" if self.unset_when_left_out else annotation
 
     @property
     def default(self) -> str:
-        return repr(self.field.default) if self.sent_when_left_out else "UNSET"
+        return "UNSET" if self.unset_when_left_out else repr(self.field.default)
 
     @property
-    def sent_when_left_out(self) -> bool:
-        """False for an optional param without a default: left out, the key is not sent."""
-        return self.field.required or self.field.has_default
+    def unset_when_left_out(self) -> bool:
+        """An optional param without a default: left out, it is ``UNSET``, which is never sent."""
+        return not self.field.required and not self.field.has_default
 
     @property
     def description(self) -> str:
@@ -266,7 +266,6 @@ def render(protocol: Protocol, schema_label: str) -> dict[str, str]:
         "errors": protocol.errors,
         "exception_classes": sorted({"DaemonError", *(e.exception for e in protocol.errors)}),
         "enums": _enums(protocol),
-        "schema_version": protocol.version,
         "conductor_versions": protocol.conductor_versions,
         "imports": {
             module: _imports(wrappers, module) for module in ("params", "methods", "registry")

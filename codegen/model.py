@@ -282,7 +282,6 @@ class Protocol:
 
     document: Json
     """The validated document, as read (for datamodel-code-generator and ``sync --write``)."""
-    version: str
     conductor_versions: str
     methods: tuple[Method, ...]
     components: Mapping[str, Component]
@@ -329,7 +328,6 @@ def build(document: Json) -> Protocol:
     }
     return Protocol(
         document=document,
-        version=document["info"]["version"],
         conductor_versions=document["info"].get("x-conductor-versions", ""),
         methods=tuple(_method(method, errors) for method in document["methods"]),
         components={

@@ -110,6 +110,11 @@ def correct(source: str, components: Mapping[str, Component]) -> str:
         raise UpstreamOutputChanged(
             "remove the alias of the root document", "`Model = ...`", source
         )
+    # A struct under another name would silently miss its defaults and its shape.
+    for name in sorted(name for name, component in components.items() if component.fields):
+        if name not in classes:
+            found = f"the classes {', '.join(classes)}"
+            raise UpstreamOutputChanged(f"find the struct of {name}", f"`class {name}`", found)
     corrected: list[str] = []
     for number, line in enumerate(lines, start=1):
         if line is not None:
@@ -135,12 +140,14 @@ _UNSET_DEFAULT = re.compile(r"= \(?\s*UNSET\s*\)?$")
 def _apply_schema_defaults(
     node: ast.ClassDef, component: Component, lines: list[str | None]
 ) -> None:
+    defaulted = {field.name for field in component.fields if field.has_default}
     for statement in node.body:
         if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
             continue
         field = component.field(statement.target.id.removesuffix("_"))
         if field is None or not field.has_default:
             continue
+        defaulted.discard(field.name)
         first, last = statement.lineno - 1, _end_line(statement)
         written = "\n".join(line or "" for line in lines[first:last])
         correction = f"give {node.name}.{field.name} its schema default"
@@ -151,6 +158,12 @@ def _apply_schema_defaults(
         if field.default is None and count != 1:
             raise UpstreamOutputChanged(correction, "`= UNSET` at the end", written)
         lines[first:last] = [text] + [None] * (last - first - 1)
+    if defaulted:
+        fields = ", ".join(sorted(defaulted))
+        written = "\n".join(line or "" for line in lines[node.lineno - 1 : _end_line(node)])
+        raise UpstreamOutputChanged(
+            f"give {node.name} its schema defaults", f"the fields {fields}", written
+        )
 
 
 def _shape_property(shapes: tuple[Shape, ...]) -> list[str]:

@@ -89,7 +89,8 @@ def _changed_protocol(document: dict[str, Any]) -> dict[str, Any]:
     """A newer conductor: a method more, an optional param more, a field more on a type.
 
     The new method leaves out what has a default (the x- flags, paramStructure),
-    as the README's walk-through does.
+    and the new param of ``job.list`` has no default (left out, it is not sent),
+    as in the README's walk-through.
     """
     document["methods"].append(
         {
@@ -114,7 +115,7 @@ def _changed_protocol(document: dict[str, Any]) -> dict[str, Any]:
         {
             "name": "probe_label",
             "description": "Only the jobs with this label.",
-            "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            "schema": {"type": "string"},
         }
     )
     schemas = document["components"]["schemas"]
@@ -182,7 +183,7 @@ def test_regenerated_registry_has_the_new_method(regenerated: Regenerated) -> No
 def test_regenerated_docstring_documents_the_new_param(regenerated: Regenerated) -> None:
     doc = inspect.getdoc(regenerated.methods.AsyncMethods.list_jobs)
     assert doc is not None
-    assert "probe_label: Only the jobs with this label. Defaults to ``None``." in doc
+    assert "probe_label: Only the jobs with this label. Left out, it is not sent." in doc
 
 
 def test_regenerated_models_decode_the_new_field(regenerated: Regenerated) -> None:
@@ -226,12 +227,13 @@ async def test_regenerated_client_calls_the_new_method(
         async with RegeneratedClient(socket_path, timeout=10.0) as client:
             answer = await client.regeneration_probe(precision=2)
             jobs = await client.list_jobs(probe_label="nightly")
+            await client.list_jobs()
 
     assert isinstance(answer, regenerated.models.RegenerationProbeResult)
     assert answer.uptime_seconds == 12.35
     assert answer.since == datetime.datetime(2026, 12, 1, 9, tzinfo=datetime.UTC)
     assert jobs == []
-    assert listed == [{"probe_label": "nightly"}]
+    assert listed == [{"probe_label": "nightly"}, {}]
 
 
 _VALUE_SCHEMAS: dict[str, tuple[dict[str, Any], Any]] = {
@@ -393,8 +395,17 @@ def test_upstream_output_is_corrected(
         (lambda s: s.replace("from __future__ import annotations", ""), "import Literal"),
         (lambda s: s.replace("| UnsetType = UNSET", "| None = UNSET"), "Probe.label"),
         (lambda s: s.replace("= UNSET", "= MISSING"), "Probe.label"),
+        (lambda s: s.replace("class Probe(", "class Probe1("), "find the struct of Probe"),
+        (lambda s: s.replace("    count:", "    counter:"), "give Probe its schema defaults"),
     ],
-    ids=["root alias", "future import", "unset annotation", "unset default"],
+    ids=[
+        "root alias",
+        "future import",
+        "unset annotation",
+        "unset default",
+        "class renamed",
+        "field renamed",
+    ],
 )
 def test_a_correction_that_no_longer_matches_fails_loudly(
     upstream_models: tuple[str, dict[str, model.Component]],
