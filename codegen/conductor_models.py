@@ -9,17 +9,20 @@ is written, under our component's name, in both of pydantic's modes: what the
 conductor sends (``serialization``) and what it accepts (``validation``: a
 field outside its ``required`` list has a default). Titles and descriptions
 are dropped, fields named ``description`` kept. ``enums`` lists the values of
-the enumerations the models use, by class name.
+the enumerations the models use, by class name, and of every enumeration an
+open enum component mirrors (its ``x-source`` is an ``Enum`` class), by our
+component's name.
 """
 
 from __future__ import annotations
 
 import argparse
+import enum
 import importlib
 import importlib.metadata
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -73,17 +76,18 @@ def without_docs(node: Any) -> Any:
     return kept
 
 
-def enums(models: dict[str, Any]) -> dict[str, list[Any]]:
+def enums(models: dict[str, Any], mirrored: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """The enumerations the models use (by class name), then the mirrored ones (by ours)."""
     found: dict[str, list[Any]] = {}
     for entry in models.values():
         for mode in ("serialization", "validation"):
             for name, definition in entry[mode].get("$defs", {}).items():
                 if "enum" in definition:
                     found[name] = definition["enum"]
-    return dict(sorted(found.items()))
+    return dict(sorted({**found, **mirrored}.items()))
 
 
-def conductor_version(paths: Iterator[str]) -> str:
+def conductor_version(paths: Iterable[str]) -> str:
     for path in paths:
         package = path.split(".", 1)[0]
         try:
@@ -100,17 +104,22 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--schema", type=Path, default=DEFAULT_SCHEMA)
     arguments = parser.parse_args(argv)
     models: dict[str, Any] = {}
-    for name, source in sources(arguments.schema).items():
+    mirrored_enums: dict[str, list[Any]] = {}
+    mirrored = sources(arguments.schema)
+    for name, source in mirrored.items():
         try:
             model = import_model(source)
         except (ImportError, AttributeError) as error:
             print(f"conductor_models: {name}: cannot import {source}: {error}", file=sys.stderr)
             return 2
-        models[name] = {"source": source, **model_schemas(model)}
+        if isinstance(model, type) and issubclass(model, enum.Enum):
+            mirrored_enums[name] = [member.value for member in model]
+        else:
+            models[name] = {"source": source, **model_schemas(model)}
     output = {
-        "conductor_version": conductor_version(entry["source"] for entry in models.values()),
+        "conductor_version": conductor_version(mirrored.values()),
         "generator": GENERATOR,
-        "enums": enums(models),
+        "enums": enums(models, mirrored_enums),
         "models": models,
     }
     json.dump(output, sys.stdout, indent=2, sort_keys=True)

@@ -21,7 +21,7 @@ from .model import Field, Method, Protocol, SchemaType
 from .models import render_models
 
 TEMPLATES = Path(__file__).parent / "templates"
-TEMPLATED_MODULES = ("params", "methods", "registry", "enums")
+TEMPLATED_MODULES = ("params", "methods", "fleet_methods", "registry", "enums")
 # Column limit of docstring text; the code around it is formatted to 100 by ruff.
 DOC_WIDTH = 88
 
@@ -42,15 +42,59 @@ class Param:
 
     @property
     def annotation(self) -> str:
-        return self.field.type.annotation()
+        annotation = self.field.type.annotation()
+        return f"{annotation} | UnsetType" if self.unset_when_left_out else annotation
 
     @property
     def default(self) -> str:
-        return repr(self.field.default)
+        return "UNSET" if self.unset_when_left_out else repr(self.field.default)
+
+    @property
+    def unset_when_left_out(self) -> bool:
+        """An optional param without a default: left out, it is ``UNSET``, which is never sent."""
+        return not self.field.required and not self.field.has_default
 
     @property
     def description(self) -> str:
         return _docstring_safe(self.field.description)
+
+
+@dataclass(frozen=True)
+class Flavour:
+    """One class of wrappers: async or blocking, of one client or fanned out over a fleet."""
+
+    class_name: str
+    base: str
+    is_async: bool
+    stream_type: str = ""
+    """The stream class of a client's streaming wrappers (a fleet has none)."""
+    fleet: bool = False
+
+    @property
+    def keyword(self) -> str:
+        return "async def" if self.is_async else "def"
+
+    @property
+    def awaiting(self) -> str:
+        return "await " if self.is_async else ""
+
+    @property
+    def entry(self) -> str:
+        """The invoker's method the wrappers hand their params to (``_invoke.py``)."""
+        return "_fan_out_typed" if self.fleet else "_call_typed"
+
+    def returns(self, result_annotation: str) -> str:
+        return f"FleetResult[{result_annotation}]" if self.fleet else result_annotation
+
+
+FLAVOURS = (
+    Flavour("AsyncMethods", "AsyncInvoker", is_async=True, stream_type="EventStream"),
+    Flavour("SyncMethods", "SyncInvoker", is_async=False, stream_type="SyncEventStream"),
+)
+FLEET_FLAVOURS = (
+    Flavour("AsyncFleetMethods", "AsyncFleetInvoker", is_async=True, fleet=True),
+    Flavour("SyncFleetMethods", "SyncFleetInvoker", is_async=False, fleet=True),
+)
 
 
 @dataclass(frozen=True)
@@ -134,7 +178,7 @@ class Wrapper:
         notification = self.method.notification
         return notification.type.annotation() if notification else "None"
 
-    def docstring(self, stream_type: str) -> str:
+    def docstring(self, flavour: Flavour) -> str:
         """The wrapper's docstring, quotes included, indented for a method body."""
         method = self.method
         paragraphs = [method.summary]
@@ -151,13 +195,14 @@ class Wrapper:
                 if method.idempotent
                 else "not idempotent: never sent twice"
             )
-            paragraphs.append(f"Calls ``{method.name}``; {retry}.")
+            targets = " on every target of the fleet" if flavour.fleet else ""
+            paragraphs.append(f"Calls ``{method.name}``{targets}; {retry}.")
         lines = [method.summary, ""]
         for paragraph in paragraphs[1:]:
             lines += [*textwrap.wrap(paragraph, DOC_WIDTH), ""]
-        lines += self._arguments_section()
-        lines += ["", "Returns:", *_entry(self._returns(stream_type))]
-        if method.errors:
+        lines += self._arguments_section(flavour)
+        lines += ["", "Returns:", *_entry(self._returns(flavour))]
+        if method.errors and not flavour.fleet:
             lines += ["", "Raises:"]
             for error in method.errors:
                 lines += _entry(
@@ -166,7 +211,7 @@ class Wrapper:
         body = textwrap.indent(_docstring_safe("\n".join(lines)), " " * 8).lstrip()
         return f'"""{body}\n        """'
 
-    def _arguments_section(self) -> list[str]:
+    def _arguments_section(self, flavour: Flavour) -> list[str]:
         method = self.method
         lines = ["Args:"]
         if method.params_struct:
@@ -184,6 +229,12 @@ class Wrapper:
                 "idle_timeout: Raise ``DaemonTimeoutError`` when no event arrives for that "
                 "many seconds; ``None`` waits as long as the stream is open."
             )
+        elif flavour.fleet:
+            lines += _entry(
+                "timeout: Seconds each target's call may take, after which that target "
+                "fails with ``DaemonTimeoutError``; left out, each client's ``timeout``; "
+                "``None``, no deadline."
+            )
         else:
             lines += _entry(
                 "timeout: Seconds the whole call may take, after which "
@@ -192,25 +243,36 @@ class Wrapper:
             )
         return lines
 
-    def _returns(self, stream_type: str) -> str:
+    def _returns(self, flavour: Flavour) -> str:
         method = self.method
         if method.notification is not None:
             item = method.notification.type
             return (
-                f"{stream_type}[{item.annotation(models='')}]: The params of each "
+                f"{flavour.stream_type}[{item.annotation(models='')}]: The params of each "
                 f"``{method.notification.method}`` notification, as they arrive. "
                 f"{_description_of(item, self.protocol)}"
             )
         assert method.result is not None
         result = method.result
         described = result.description or _description_of(result.type, self.protocol)
-        return f"{result.type.annotation(models='')}: {described}"
+        if flavour.fleet:
+            errors = ", ".join(sorted({error.exception for error in method.errors}))
+            described = (
+                f"In ``ok``, the result of each target that answered: {described} In "
+                f"``failed``, the error of each other target"
+                + (f" (such as {errors})." if errors else ".")
+            )
+        return f"{flavour.returns(result.type.annotation(models=''))}: {described}"
 
 
 def _param_text(param: Field) -> str:
     text = param.description or ("Required." if param.required else "")
     if not param.required:
-        text += f" Defaults to ``{param.default!r}``."
+        text += (
+            f" Defaults to ``{param.default!r}``."
+            if param.has_default
+            else " Left out, it is not sent."
+        )
     return text.strip()
 
 
@@ -256,27 +318,13 @@ def render(protocol: Protocol, schema_label: str) -> dict[str, str]:
         "errors": protocol.errors,
         "exception_classes": sorted({"DaemonError", *(e.exception for e in protocol.errors)}),
         "enums": _enums(protocol),
-        "schema_version": protocol.version,
         "conductor_versions": protocol.conductor_versions,
         "imports": {
-            module: _imports(wrappers, module) for module in ("params", "methods", "registry")
+            module: _imports(wrappers, module)
+            for module in ("params", "methods", "fleet_methods", "registry")
         },
-        "flavours": [
-            {
-                "class_name": "AsyncMethods",
-                "base": "AsyncInvoker",
-                "def": "async def",
-                "await": "await ",
-                "stream_type": "EventStream",
-            },
-            {
-                "class_name": "SyncMethods",
-                "base": "SyncInvoker",
-                "def": "def",
-                "await": "",
-                "stream_type": "SyncEventStream",
-            },
-        ],
+        "flavours": FLAVOURS,
+        "fleet_flavours": FLEET_FLAVOURS,
     }
     files = {"__init__.py": header, "models.py": header + render_models(protocol)}
     for module in TEMPLATED_MODULES:
@@ -302,7 +350,7 @@ def _enums(protocol: Protocol) -> list[dict[str, Any]]:
 
 
 def _imports(wrappers: list[Wrapper], module: str) -> dict[str, bool]:
-    """Which of ``datetime``, ``Any`` and ``models`` the annotations of ``module`` use."""
+    """Which of ``datetime``, ``Any``, ``UnsetType`` and ``models`` the annotations of ``module`` use."""
     annotations: list[str] = []
     for wrapper in wrappers:
         own_params = [] if wrapper.params_struct else [p.annotation for p in wrapper.params]
@@ -311,6 +359,9 @@ def _imports(wrappers: list[Wrapper], module: str) -> dict[str, bool]:
         elif module == "methods":
             annotations += [wrapper.params_class, wrapper.result_annotation]
             annotations += [wrapper.notification_annotation, *own_params]
+        elif module == "fleet_methods":
+            if not wrapper.streaming:
+                annotations += [wrapper.params_class, wrapper.result_annotation, *own_params]
         else:
             annotations += [wrapper.params_class, wrapper.result_annotation]
             annotations += [wrapper.notification_annotation]
@@ -319,6 +370,7 @@ def _imports(wrappers: list[Wrapper], module: str) -> dict[str, bool]:
         "datetime": "datetime." in text,
         "Any": re.search(r"\bAny\b", text) is not None,
         "models": "models." in text,
+        "UnsetType": re.search(r"\bUnsetType\b", text) is not None,
     }
 
 

@@ -282,7 +282,6 @@ class Protocol:
 
     document: Json
     """The validated document, as read (for datamodel-code-generator and ``sync --write``)."""
-    version: str
     conductor_versions: str
     methods: tuple[Method, ...]
     components: Mapping[str, Component]
@@ -329,11 +328,10 @@ def build(document: Json) -> Protocol:
     }
     return Protocol(
         document=document,
-        version=document["info"]["version"],
         conductor_versions=document["info"].get("x-conductor-versions", ""),
         methods=tuple(_method(method, errors) for method in document["methods"]),
         components={
-            name: _component(name, component)
+            name: build_component(name, component)
             for name, component in document["components"]["schemas"].items()
         },
         errors=tuple(sorted(errors.values(), key=lambda error: -error.code)),
@@ -376,7 +374,7 @@ def _method(method: Json, errors: Mapping[str, ErrorCode]) -> Method:
     )
 
 
-def _component(name: str, component: Json) -> Component:
+def build_component(name: str, component: Json) -> Component:
     required = set(component.get("required", []))
     return Component(
         name=name,

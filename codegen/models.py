@@ -30,6 +30,18 @@ from .schema import SCHEMA_REF_PREFIX
 
 BASE_CLASS = "marianne_sdk._struct.WireStruct"
 
+
+class UpstreamOutputChanged(RuntimeError):
+    """datamodel-code-generator wrote something a correction here no longer matches."""
+
+    def __init__(self, correction: str, expected: str, found: str) -> None:
+        super().__init__(
+            f"datamodel-code-generator's output changed: cannot {correction}; "
+            f"expected {expected}, found:\n{found}\n"
+            "Update codegen/models.py for the installed datamodel-code-generator."
+        )
+
+
 DATAMODEL_CODEGEN_FLAGS = (
     "--input-file-type=jsonschema",
     "--output-model-type=msgspec.Struct",
@@ -47,11 +59,11 @@ DATAMODEL_CODEGEN_FLAGS = (
 
 def render_models(protocol: Protocol) -> str:
     """The source of ``models.py`` (unformatted, without the file header)."""
-    source = _run_datamodel_codegen(protocol.document["components"]["schemas"])
-    return _correct(source, protocol.components)
+    source = run_datamodel_codegen(protocol.document["components"]["schemas"])
+    return correct(source, protocol.components)
 
 
-def _run_datamodel_codegen(components: dict[str, Any]) -> str:
+def run_datamodel_codegen(components: dict[str, Any]) -> str:
     as_json_schema = {
         "$schema": "http://json-schema.org/draft-07/schema#",
         "$defs": json.loads(json.dumps(components).replace(f'"{SCHEMA_REF_PREFIX}', '"#/$defs/')),
@@ -71,12 +83,13 @@ def _run_datamodel_codegen(components: dict[str, Any]) -> str:
         )
 
 
-def _correct(source: str, components: Mapping[str, Component]) -> str:
+def correct(source: str, components: Mapping[str, Component]) -> str:
     lines: list[str | None] = list(source.splitlines())
     module = ast.parse(source)
     insertions: dict[int, list[str]] = {}
     classes: list[str] = []
     aliases: list[str] = []
+    model_alias_seen = False
     for node in module.body:
         if isinstance(node, ast.ClassDef):
             classes.append(node.name)
@@ -88,10 +101,20 @@ def _correct(source: str, components: Mapping[str, Component]) -> str:
                 insertions[_end_line(node)] = _shape_property(component.shapes)
         elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             if node.target.id == "Model":
+                model_alias_seen = True
                 for index in range(node.lineno - 1, _end_line(node)):
                     lines[index] = ""
             else:
                 aliases.append(node.target.id)
+    if not model_alias_seen:
+        raise UpstreamOutputChanged(
+            "remove the alias of the root document", "`Model = ...`", source
+        )
+    # A struct under another name would silently miss its defaults and its shape.
+    for name in sorted(name for name, component in components.items() if component.fields):
+        if name not in classes:
+            found = f"the classes {', '.join(classes)}"
+            raise UpstreamOutputChanged(f"find the struct of {name}", f"`class {name}`", found)
     corrected: list[str] = []
     for number, line in enumerate(lines, start=1):
         if line is not None:
@@ -99,11 +122,11 @@ def _correct(source: str, components: Mapping[str, Component]) -> str:
         corrected.extend(insertions.get(number, []))
     exported = ", ".join(f'"{name}"' for name in sorted(classes + aliases))
     corrected += ["", f"__all__ = [{exported}]", ""]
-    return "\n".join(corrected).replace(
-        "from __future__ import annotations",
-        "from __future__ import annotations\n\nfrom typing import Literal",
-        1,
-    )
+    future_import = "from __future__ import annotations"
+    text = "\n".join(corrected)
+    if future_import not in text:
+        raise UpstreamOutputChanged("import Literal", f"`{future_import}`", source)
+    return text.replace(future_import, f"{future_import}\n\nfrom typing import Literal", 1)
 
 
 def _end_line(node: ast.stmt) -> int:
@@ -111,20 +134,36 @@ def _end_line(node: ast.stmt) -> int:
     return node.end_lineno
 
 
+_UNSET_DEFAULT = re.compile(r"= \(?\s*UNSET\s*\)?$")
+
+
 def _apply_schema_defaults(
     node: ast.ClassDef, component: Component, lines: list[str | None]
 ) -> None:
+    defaulted = {field.name for field in component.fields if field.has_default}
     for statement in node.body:
         if not (isinstance(statement, ast.AnnAssign) and isinstance(statement.target, ast.Name)):
             continue
         field = component.field(statement.target.id.removesuffix("_"))
         if field is None or not field.has_default:
             continue
+        defaulted.discard(field.name)
         first, last = statement.lineno - 1, _end_line(statement)
-        text = "\n".join(line or "" for line in lines[first:last]).replace(" | UnsetType", "")
-        # datamodel-code-generator may wrap a long default in parentheses.
-        text = re.sub(r"= \(?\s*UNSET\s*\)?$", f"= {field.default!r}", text)
+        written = "\n".join(line or "" for line in lines[first:last])
+        correction = f"give {node.name}.{field.name} its schema default"
+        if " | UnsetType" not in written:
+            raise UpstreamOutputChanged(correction, "a `T | UnsetType` annotation", written)
+        # A null default is written UNSET (a long one wrapped in parentheses); others as given.
+        text, count = _UNSET_DEFAULT.subn("= None", written.replace(" | UnsetType", ""))
+        if field.default is None and count != 1:
+            raise UpstreamOutputChanged(correction, "`= UNSET` at the end", written)
         lines[first:last] = [text] + [None] * (last - first - 1)
+    if defaulted:
+        fields = ", ".join(sorted(defaulted))
+        written = "\n".join(line or "" for line in lines[node.lineno - 1 : _end_line(node)])
+        raise UpstreamOutputChanged(
+            f"give {node.name} its schema defaults", f"the fields {fields}", written
+        )
 
 
 def _shape_property(shapes: tuple[Shape, ...]) -> list[str]:

@@ -3,13 +3,16 @@
     python -m codegen sync MODELS.json [--schema PATH] [--write]
 
 ``MODELS.json`` holds the JSON Schemas of the conductor's pydantic models and
-TypedDicts, keyed by our component name (``codegen/conductor_models.py`` writes
-one from an installed conductor). Every component with an ``x-source`` is
-compared with its model: the fields, their types (nullability included, number
-bounds and descriptions ignored), which are required and their defaults, and
-the values of the enumerations they use. Each difference is printed on a line;
-the exit status is 1 when there is one, 0 when none, 2 when a file cannot be
-read. ``--write`` makes the components match, keeping our descriptions and
+TypedDicts, keyed by our component name, and the values of its enumerations
+(``codegen/conductor_models.py`` writes one from an installed conductor). Every
+component with an ``x-source`` is compared with its model: the fields, their
+types (nullability included, number bounds and descriptions ignored), which are
+required and their defaults, and the values of the enumerations they use; an
+open enum with an ``x-source`` is compared with that enumeration's values. Each
+difference is printed on a line, a mirrored component the file has nothing for
+among them; an open enum used by a mirrored field that the conductor types as a
+plain string is named as not compared. The exit status is 1 when there is a
+difference, 0 when none, 2 when a file cannot be read. ``--write`` makes the components match, keeping our descriptions and
 ``x-`` extensions, so that ``make generate`` then classifies the change.
 
 A field the conductor's model gives a default is optional here, with the same
@@ -74,12 +77,7 @@ class ModelsFile:
     conductor_version: str
     models: Mapping[str, ConductorModel]
     enums: Mapping[str, tuple[str, ...]]
-    lists_description_fields: bool
-    """False for a file whose maker stripped every ``description`` key, fields of that name too.
-
-    ``conductor_models.py`` marks its files (``"generator"``); the conductor 0.1.0 file
-    shared with the SDK is not marked and lost its ``description`` fields that way.
-    """
+    """Enumeration values by name: our component's for the enums mirrored by ``x-source``."""
 
 
 def read_models(path: Path, protocol: Protocol) -> ModelsFile:
@@ -99,7 +97,6 @@ def read_models(path: Path, protocol: Protocol) -> ModelsFile:
         conductor_version=str(data.get("conductor_version", "?")),
         models=models,
         enums=enums,
-        lists_description_fields="generator" in data,
     )
 
 
@@ -181,9 +178,13 @@ def compare(protocol: Protocol, models: ModelsFile) -> list[Drift]:
     for component in protocol.components.values():
         if component.source is None:
             continue
+        listed = models.enums if component.known_values else models.models
+        if component.name not in listed:
+            detail = f"nothing to compare with: the models file has no {component.source}"
+            drifts.append(Drift(component.name, None, detail))
+            continue
         conductor = models.models.get(component.name)
-        if conductor is None:
-            drifts.append(Drift(component.name, None, f"no model for {component.source}"))
+        if conductor is None:  # an open enum: its values are compared below
             continue
         if conductor.source != component.source:
             detail = f"mirrors {component.source}, the models file has {conductor.source}"
@@ -222,10 +223,7 @@ def _field_drifts(
 
 def _unlisted(component: Component, models: ModelsFile) -> set[str]:
     """Our fields a models file does not list although they are not drift."""
-    unlisted = set(component.not_in_source)
-    if not models.lists_description_fields:
-        unlisted.add("description")
-    return unlisted
+    return set(component.not_in_source)
 
 
 def _mirrored_fields(
@@ -277,14 +275,25 @@ def _wire_kind(kind: Kind, protocol: Protocol) -> Kind:
 def _conductor_enums(protocol: Protocol, models: ModelsFile) -> dict[str, tuple[str, ...]]:
     """Our open enumerations → the values of the conductor's enumeration they mirror.
 
-    From the models file's ``enums`` table (by our name) and from the fields of
-    the mirrored components that use an enumeration.
+    From the models file's ``enums`` table for those with an ``x-source`` (by our
+    name), and from the fields of the mirrored components that use an enumeration.
     """
     values_by_component: dict[str, tuple[str, ...]] = {
-        name: values
-        for name, values in models.enums.items()
-        if name in protocol.components and protocol.components[name].known_values
+        component.name: models.enums[component.name]
+        for component in protocol.components.values()
+        if component.source and component.known_values and component.name in models.enums
     }
+    for enum, _, theirs in _mirrored_enum_fields(protocol, models):
+        if theirs.enum_values is not None:
+            values_by_component.setdefault(enum.name, theirs.enum_values)
+    return dict(sorted(values_by_component.items()))
+
+
+def _mirrored_enum_fields(
+    protocol: Protocol, models: ModelsFile
+) -> Iterator[tuple[Component, str, ConductorField]]:
+    """Each open enum a mirrored component's field uses, the field (``Component.field``), and
+    the conductor's field."""
     for component in protocol.components.values():
         conductor = models.models.get(component.name) if component.source else None
         if conductor is None:
@@ -292,9 +301,21 @@ def _conductor_enums(protocol: Protocol, models: ModelsFile) -> dict[str, tuple[
         for field in component.fields:
             theirs = conductor.fields.get(field.name)
             enum = _known_values_component(field.type, protocol)
-            if theirs is not None and theirs.enum_values is not None and enum is not None:
-                values_by_component.setdefault(enum.name, theirs.enum_values)
-    return dict(sorted(values_by_component.items()))
+            if theirs is not None and enum is not None:
+                yield enum, f"{component.name}.{field.name}", theirs
+
+
+def uncompared(protocol: Protocol, models: ModelsFile) -> list[str]:
+    """The open enums used by mirrored fields that have no conductor values to compare with."""
+    compared = _conductor_enums(protocol, models)
+    unmatched: dict[str, list[str]] = {}
+    for enum, location, _ in _mirrored_enum_fields(protocol, models):
+        if enum.name not in compared:
+            unmatched.setdefault(enum.name, []).append(location)
+    return [
+        f"{name}: not compared: the conductor's model types {', '.join(fields)} as a string"
+        for name, fields in sorted(unmatched.items())
+    ]
 
 
 def _enum_drifts(protocol: Protocol, models: ModelsFile) -> list[Drift]:
@@ -420,6 +441,8 @@ def main(argv: Sequence[str], default_schema: Path) -> int:
     drifts = compare(protocol, models)
     for drift in drifts:
         print(drift.describe())
+    for line in uncompared(protocol, models):
+        print(line)
     if not drifts:
         print(f"no drift from conductor {models.conductor_version}")
         return 0

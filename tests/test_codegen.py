@@ -16,7 +16,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from codegen import generate, model
+from codegen import generate, model, models
 from marianne_sdk import METHODS, DaemonClient
 from marianne_sdk.testing import FakeDaemon
 
@@ -89,7 +89,8 @@ def _changed_protocol(document: dict[str, Any]) -> dict[str, Any]:
     """A newer conductor: a method more, an optional param more, a field more on a type.
 
     The new method leaves out what has a default (the x- flags, paramStructure),
-    as the README's walk-through does.
+    and the new param of ``job.list`` has no default (left out, it is not sent),
+    as in the README's walk-through.
     """
     document["methods"].append(
         {
@@ -114,7 +115,7 @@ def _changed_protocol(document: dict[str, Any]) -> dict[str, Any]:
         {
             "name": "probe_label",
             "description": "Only the jobs with this label.",
-            "schema": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            "schema": {"type": "string"},
         }
     )
     schemas = document["components"]["schemas"]
@@ -182,7 +183,7 @@ def test_regenerated_registry_has_the_new_method(regenerated: Regenerated) -> No
 def test_regenerated_docstring_documents_the_new_param(regenerated: Regenerated) -> None:
     doc = inspect.getdoc(regenerated.methods.AsyncMethods.list_jobs)
     assert doc is not None
-    assert "probe_label: Only the jobs with this label. Defaults to ``None``." in doc
+    assert "probe_label: Only the jobs with this label. Left out, it is not sent." in doc
 
 
 def test_regenerated_models_decode_the_new_field(regenerated: Regenerated) -> None:
@@ -226,9 +227,194 @@ async def test_regenerated_client_calls_the_new_method(
         async with RegeneratedClient(socket_path, timeout=10.0) as client:
             answer = await client.regeneration_probe(precision=2)
             jobs = await client.list_jobs(probe_label="nightly")
+            await client.list_jobs()
 
     assert isinstance(answer, regenerated.models.RegenerationProbeResult)
     assert answer.uptime_seconds == 12.35
     assert answer.since == datetime.datetime(2026, 12, 1, 9, tzinfo=datetime.UTC)
     assert jobs == []
-    assert listed == [{"probe_label": "nightly"}]
+    assert listed == [{"probe_label": "nightly"}, {}]
+
+
+_VALUE_SCHEMAS: dict[str, tuple[dict[str, Any], Any]] = {
+    # A value schema of each kind, and a default for it.
+    "string": ({"type": "string"}, "text"),
+    "integer": ({"type": "integer"}, 1),
+    "number": ({"type": "number"}, 1.5),
+    "boolean": ({"type": "boolean"}, False),
+    "array": ({"type": "array", "items": {"type": "string"}}, []),
+    "object": ({"type": "object", "additionalProperties": {"type": "integer"}}, {}),
+    "enum": ({"$ref": "#/components/schemas/LogLevel"}, "info"),
+    "ref": ({"$ref": "#/components/schemas/SocketConfig"}, None),
+}
+
+
+def _param_shapes() -> list[dict[str, Any]]:
+    """Every param shape: required or optional, with or without a default, nullable or not."""
+    required: list[dict[str, Any]] = []
+    optional: list[dict[str, Any]] = []
+    for kind, (value_schema, default) in _VALUE_SCHEMAS.items():
+        nullable = {"anyOf": [value_schema, {"type": "null"}]}
+        required += [
+            {"name": f"required_{kind}", "required": True, "schema": value_schema},
+            {"name": f"required_nullable_{kind}", "required": True, "schema": nullable},
+        ]
+        optional += [
+            {"name": f"optional_{kind}", "required": False, "schema": value_schema},
+            {"name": f"optional_nullable_{kind}", "required": False, "schema": nullable},
+            {"name": f"null_default_{kind}", "schema": {**nullable, "default": None}},
+        ]
+        if default is not None:
+            optional.append(
+                {"name": f"default_{kind}", "schema": {**value_schema, "default": default}}
+            )
+    return required + optional
+
+
+@pytest.fixture(scope="module")
+def every_param_shape(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A method with every param shape, generated, type-checked strictly, and imported."""
+    tmp_path = tmp_path_factory.mktemp("param_shapes")
+    document = json.loads(SCHEMA_PATH.read_text())
+    document["methods"].append(
+        {
+            "name": "test.param_shapes",
+            "params": _param_shapes(),
+            "result": {"name": "ok", "schema": {"type": "boolean"}},
+            "x-python-name": "param_shapes",
+        }
+    )
+    changed = tmp_path / "marianne.openrpc.json"
+    changed.write_text(json.dumps(document, indent=2))
+    package = tmp_path / "param_shapes_sdk"
+    _generate(changed, package)
+    mypy = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mypy",
+            "--strict",
+            "--config-file=",
+            "--cache-dir",
+            str(tmp_path / ".mypy_cache"),
+            str(package),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert mypy.returncode == 0, mypy.stdout + mypy.stderr
+    sys.path.insert(0, str(tmp_path))
+    try:
+        yield importlib.import_module("param_shapes_sdk.params")
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [name for name in sys.modules if name.startswith("param_shapes_sdk")]:
+            del sys.modules[name]
+
+
+def _required_values() -> dict[str, Any]:
+    values = {"string": "s", "integer": 2, "number": 2.5, "boolean": True, "array": ["a"]}
+    values |= {"object": {"a": 1}, "enum": "debug", "ref": None}
+    required = {f"required_{kind}": value for kind, value in values.items()}
+    return required | {f"required_nullable_{kind}": None for kind in values}
+
+
+def test_an_omitted_optional_param_is_not_sent(every_param_shape: Any) -> None:
+    required = _required_values()
+    del required["required_ref"]  # a struct: given below
+    params = every_param_shape.TestParamShapesParams(
+        **required, required_ref=msgspec.convert({}, _socket_config_type(every_param_shape))
+    )
+    sent = msgspec.json.decode(msgspec.json.encode(params))
+    assert set(sent) == {name for name in sent if name.startswith("required_")}
+    assert set(sent) == set(required) | {"required_ref"}
+
+
+def test_a_given_optional_param_is_sent(every_param_shape: Any) -> None:
+    required = _required_values()
+    del required["required_ref"]
+    params = every_param_shape.TestParamShapesParams(
+        **required,
+        required_ref=msgspec.convert({}, _socket_config_type(every_param_shape)),
+        optional_boolean=False,
+        optional_nullable_string=None,
+        default_integer=7,
+    )
+    sent = msgspec.json.decode(msgspec.json.encode(params))
+    assert sent["optional_boolean"] is False
+    assert sent["optional_nullable_string"] is None
+    assert sent["default_integer"] == 7
+    assert "optional_integer" not in sent
+
+
+def _socket_config_type(params_module: Any) -> Any:
+    return importlib.import_module(
+        params_module.__name__.replace(".params", ".models")
+    ).SocketConfig
+
+
+_PATCHED_COMPONENTS = {
+    "Probe": {
+        "title": "Probe",
+        "type": "object",
+        "description": "A struct with a null default and a non-null one.",
+        "properties": {
+            "label": {"anyOf": [{"type": "string"}, {"type": "null"}], "default": None},
+            "count": {"type": "integer", "default": 3},
+        },
+    }
+}
+
+
+@pytest.fixture(scope="module")
+def upstream_models() -> tuple[str, dict[str, model.Component]]:
+    """datamodel-code-generator's own output for a struct the corrections apply to."""
+    components = {
+        name: model.build_component(name, schema) for name, schema in _PATCHED_COMPONENTS.items()
+    }
+    return models.run_datamodel_codegen(_PATCHED_COMPONENTS), components
+
+
+def test_upstream_output_is_corrected(
+    upstream_models: tuple[str, dict[str, model.Component]],
+) -> None:
+    source, components = upstream_models
+    corrected = models.correct(source, components)
+    assert "label: str | None = None" in corrected
+    assert "count: int = 3" in corrected
+    assert "UnsetType" not in corrected.split("class Probe")[1]
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (lambda s: s.replace("Model: ", "Root: "), "remove the alias of the root document"),
+        (lambda s: s.replace("from __future__ import annotations", ""), "import Literal"),
+        (lambda s: s.replace("| UnsetType = UNSET", "| None = UNSET"), "Probe.label"),
+        (lambda s: s.replace("= UNSET", "= MISSING"), "Probe.label"),
+        (lambda s: s.replace("class Probe(", "class Probe1("), "find the struct of Probe"),
+        (lambda s: s.replace("    count:", "    counter:"), "give Probe its schema defaults"),
+    ],
+    ids=[
+        "root alias",
+        "future import",
+        "unset annotation",
+        "unset default",
+        "class renamed",
+        "field renamed",
+    ],
+)
+def test_a_correction_that_no_longer_matches_fails_loudly(
+    upstream_models: tuple[str, dict[str, model.Component]],
+    edit: Any,
+    message: str,
+) -> None:
+    source, components = upstream_models
+    changed = edit(source)
+    assert changed != source
+    with pytest.raises(models.UpstreamOutputChanged, match=message) as raised:
+        models.correct(changed, components)
+    assert "datamodel-code-generator's output changed" in str(raised.value)

@@ -20,8 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 SCHEMA_PATH = ROOT / "schema" / "marianne.openrpc.json"
 MODELS_0_1_0 = Path(__file__).parent / "data" / "conductor-models-0.1.0.json"
 NEWER_CONDUCTOR = Path(__file__).parent / "newer_conductor"
-# The models the stand-in newer conductor defines (tests/newer_conductor/marianne/daemon/types.py).
+# The models the stand-in newer conductor defines (tests/newer_conductor/marianne/daemon/types.py),
+# and the enumeration (registry.py).
 NEWER_MODELS = {"DaemonStatus", "JobResponse", "ObserverEvent"}
+NEWER_ENUMS = {"DaemonJobStatus"}
+# What sync says of the one open enum that a mirrored field uses and the conductor does not enumerate.
+NOT_COMPARED = (
+    "ObserverEventName: not compared: the conductor's model types ObserverEvent.event as a string"
+)
 
 Json = dict[str, Any]
 
@@ -56,17 +62,76 @@ def _write(path: Path, document: Json) -> Path:
 
 def test_the_schema_is_in_step_with_conductor_0_1_0() -> None:
     synced = _sync(str(MODELS_0_1_0))
-    assert (synced.returncode, synced.stdout) == (0, "no drift from conductor 0.1.0\n")
+    assert (synced.returncode, synced.stdout.splitlines()) == (
+        0,
+        [NOT_COMPARED, "no drift from conductor 0.1.0"],
+    )
+
+
+def _mirrored(*, enums: bool) -> dict[str, str]:
+    """The schema's components with an ``x-source``: the open enums, or the models."""
+    return {
+        name: component["x-source"]
+        for name, component in _schema()["components"]["schemas"].items()
+        if "x-source" in component and ("x-known-values" in component) == enums
+    }
 
 
 def test_every_model_of_the_conductor_is_mirrored_by_its_component() -> None:
     models = json.loads(MODELS_0_1_0.read_text())["models"]
-    sources = {
-        name: component["x-source"]
-        for name, component in _schema()["components"]["schemas"].items()
-        if "x-source" in component
+    assert _mirrored(enums=False) == {name: entry["source"] for name, entry in models.items()}
+
+
+def test_the_enumerations_no_model_reaches_are_mirrored_and_compared() -> None:
+    enums = json.loads(MODELS_0_1_0.read_text())["enums"]
+    mirrored = _mirrored(enums=True)
+    assert set(mirrored) == {
+        "DaemonJobStatus",
+        "PressureLevel",
+        "QuarantineStatus",
+        "ProcessEventType",
     }
-    assert sources == {name: entry["source"] for name, entry in models.items()}
+    assert set(mirrored) <= set(enums)
+
+
+@pytest.mark.parametrize(
+    ("section", "name", "reported"),
+    [
+        (
+            "enums",
+            "QuarantineStatus",
+            "QuarantineStatus: nothing to compare with: "
+            "the models file has no marianne.learning.store.models.QuarantineStatus",
+        ),
+        (
+            "models",
+            "GpuMetric",
+            "GpuMetric: nothing to compare with: "
+            "the models file has no marianne.daemon.profiler.models.GpuMetric",
+        ),
+    ],
+)
+def test_a_mirrored_component_missing_from_the_models_file_is_reported(
+    tmp_path: Path, section: str, name: str, reported: str
+) -> None:
+    models: Json = json.loads(MODELS_0_1_0.read_text())
+    del models[section][name]
+    synced = _sync(str(_write(tmp_path / "models.json", models)))
+    assert (synced.returncode, synced.stdout.splitlines()) == (1, [reported, NOT_COMPARED])
+
+
+def test_a_mirrored_enumeration_is_compared_by_its_values(tmp_path: Path) -> None:
+    models: Json = json.loads(MODELS_0_1_0.read_text())
+    models["enums"]["PressureLevel"] = ["none", "low", "medium", "high", "severe"]
+    synced = _sync(str(_write(tmp_path / "models.json", models)))
+    assert (synced.returncode, synced.stdout.splitlines()) == (
+        1,
+        [
+            "PressureLevel: values added in the conductor: severe",
+            "PressureLevel: values no longer in the conductor: critical",
+            NOT_COMPARED,
+        ],
+    )
 
 
 def test_write_changes_nothing_when_in_step() -> None:
@@ -105,7 +170,7 @@ def test_defaults_and_required_fields_are_compared(
     tmp_path: Path, change: str, reported: str
 ) -> None:
     synced = _sync(str(_changed_models(tmp_path, change)))
-    assert (synced.returncode, synced.stdout) == (1, reported + "\n")
+    assert (synced.returncode, synced.stdout.splitlines()) == (1, [reported, NOT_COMPARED])
 
 
 def test_an_unreadable_models_file_is_an_error(tmp_path: Path) -> None:
@@ -141,7 +206,7 @@ def newer(tmp_path: Path) -> tuple[Path, Path]:
     """A copy of the schema mirroring the stand-in's models, and the models file it dumps."""
     document = _schema()
     for name, component in document["components"]["schemas"].items():
-        if name not in NEWER_MODELS:
+        if name not in NEWER_MODELS | NEWER_ENUMS:
             component.pop("x-source", None)
     schema_path = _write(tmp_path / "marianne.openrpc.json", document)
     env = {**os.environ, "PYTHONPATH": str(NEWER_CONDUCTOR)}
@@ -157,6 +222,7 @@ def test_the_script_dumps_the_models_the_schema_names(newer: tuple[Path, Path]) 
     models = json.loads(models_path.read_text())
     assert models["conductor_version"] == "0.2.0"
     assert set(models["models"]) == NEWER_MODELS
+    assert models["enums"]["DaemonJobStatus"][-2:] == ["pending", "archived"]
     assert models["models"]["JobResponse"]["source"] == "marianne.daemon.types.JobResponse"
     assert models["models"]["DaemonStatus"]["validation"]["required"] == [
         "pid",
@@ -172,6 +238,7 @@ NEWER_DRIFT = [
     "DaemonStatus.total_jobs_active: not in the conductor's model (removed there)",
     "DaemonStatus.build: added in the conductor's model: string, required",
     "DaemonStatus.uptime_seconds: type number here, integer there",
+    "DaemonJobStatus: values added in the conductor: archived",
     "JobResponseStatus: values added in the conductor: deferred",
 ]
 
@@ -180,7 +247,7 @@ def test_a_newer_conductor_is_reported_field_by_field(newer: tuple[Path, Path]) 
     schema_path, models_path = newer
     synced = _sync(str(models_path), "--schema", str(schema_path))
     assert synced.returncode == 1
-    assert synced.stdout.splitlines() == NEWER_DRIFT
+    assert synced.stdout.splitlines() == [*NEWER_DRIFT, NOT_COMPARED]
 
 
 def test_write_brings_the_schema_in_step_and_diff_classifies_it(
@@ -192,7 +259,7 @@ def test_write_brings_the_schema_in_step_and_diff_classifies_it(
     written = _sync(str(models_path), "--schema", str(schema_path), "--write")
 
     assert written.returncode == 1
-    assert written.stdout.splitlines()[:-1] == NEWER_DRIFT
+    assert written.stdout.splitlines()[:-1] == [*NEWER_DRIFT, NOT_COMPARED]
     assert _sync(str(models_path), "--schema", str(schema_path)).returncode == 0
     after = json.loads(schema_path.read_text())
     status_before = before["components"]["schemas"]["DaemonStatus"]
@@ -216,6 +283,7 @@ def test_write_brings_the_schema_in_step_and_diff_classifies_it(
         ("field-removed", "breaking", "DaemonStatus", "total_jobs_active"),
         ("field-type-narrowed", "breaking", "DaemonStatus", "uptime_seconds"),
         ("field-added-required", "compatible", "DaemonStatus", "build"),
+        ("known-value-added", "compatible", "DaemonJobStatus", "archived"),
         ("known-value-added", "compatible", "JobResponseStatus", "deferred"),
     }
 

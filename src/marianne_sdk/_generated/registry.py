@@ -1,4 +1,4 @@
-# Generated from schema/marianne.openrpc.json (sha256 4d66e71e5aefae2f) by `python -m codegen generate`.
+# Generated from schema/marianne.openrpc.json (sha256 4d3daf933b86120e) by `python -m codegen generate`.
 # Do not edit: change the schema and regenerate (`make generate`).
 """The method registry and the error-code table."""
 
@@ -23,9 +23,6 @@ from marianne_sdk._errors import (
 from marianne_sdk._method import MethodInfo
 
 from . import models, params
-
-SCHEMA_VERSION = "1.0.0"
-"""``info.version`` of the schema these bindings were generated from."""
 
 CONDUCTOR_VERSIONS = ">=0.1.0,<0.2"
 """The conductor versions the schema describes (``info.x-conductor-versions``)."""
@@ -419,20 +416,3 @@ ERROR_CLASS_BY_CODE: Mapping[int, type[DaemonError]] = MappingProxyType(
     }
 )
 """The exception raised for each JSON-RPC error code; other codes raise ``DaemonError``."""
-
-ERROR_NAMES: Mapping[int, str] = MappingProxyType(
-    {
-        -32000: "JOB_NOT_FOUND",
-        -32001: "RESOURCE_EXHAUSTED",
-        -32002: "JOB_ALREADY_RUNNING",
-        -32003: "DAEMON_SHUTTING_DOWN",
-        -32004: "JOB_NOT_RESUMABLE",
-        -32005: "WORKSPACE_NOT_FOUND",
-        -32600: "INVALID_REQUEST",
-        -32601: "METHOD_NOT_FOUND",
-        -32602: "INVALID_PARAMS",
-        -32603: "INTERNAL_ERROR",
-        -32700: "PARSE_ERROR",
-    }
-)
-"""The schema's name of each error code."""
