@@ -27,6 +27,7 @@ from ._arguments import (
     attach_clone_values,
     seconds,
 )
+from ._dial_stdio import DIAL_STDIO_EPILOG, DIAL_STDIO_HELP, dial_stdio
 from ._exits import (
     EPILOG,
     EXIT_BROKEN_PIPE,
@@ -85,6 +86,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    if args.command == "dial-stdio":
+        # The bridge resolves its own default: the socket of the host it runs on.
+        return dial_stdio(args)
     try:
         socket_path = resolve_socket_path(args.socket, clone=args.clone)
     except ValueError as error:
@@ -187,4 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
             options=["--socket"],
         )
     )
+    dial = command("dial-stdio", None, DIAL_STDIO_HELP, options=["--socket", "--clone"])
+    dial.epilog = DIAL_STDIO_EPILOG
+    dial.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
