@@ -79,7 +79,9 @@ class SSHServer:
         """The ``$MARIANNE_SSH_COMMAND`` that reaches this server."""
         return f"ssh -F {shlex.quote(str(self.ssh_config))}"
 
-    def url(self, socket_path: str | os.PathLike[str] | None = None, *, port: int | None = None) -> str:
+    def url(
+        self, socket_path: str | os.PathLike[str] | None = None, *, port: int | None = None
+    ) -> str:
         """``ssh://127.0.0.1:PORT/socket_path``: the conductor at ``socket_path`` "on" this host."""
         path = "" if socket_path is None else os.fspath(socket_path)
         return f"ssh://127.0.0.1:{self.port if port is None else port}{path}"
@@ -165,13 +167,16 @@ class SSHServer:
         while True:
             if self._process.poll() is not None:
                 raise RuntimeError(f"sshd exited ({self._process.returncode}): {self._log_text()}")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.port), timeout=1.0
-            ) as probe:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=1.0) as probe,
+            ):
                 if probe.recv(64).startswith(b"SSH-"):
                     return
             if time.monotonic() > deadline:
-                raise RuntimeError(f"sshd did not answer within {READY_WITHIN} s: {self._log_text()}")
+                raise RuntimeError(
+                    f"sshd did not answer within {READY_WITHIN} s: {self._log_text()}"
+                )
             # Not a synchronisation stand-in: sshd offers nothing to wait on before it listens.
             time.sleep(0.02)
 
