@@ -83,3 +83,13 @@ async def open_client(path: Path, *, managed: bool, **options: Any) -> AsyncIter
         yield client
     finally:
         await client.close()
+
+
+async def send_all(sock: socket.socket, data: bytes) -> None:
+    """Write all of ``data`` to the non-blocking ``sock``, as a test server does."""
+    view = memoryview(data)
+    while view:
+        try:
+            view = view[sock.send(view) :]
+        except BlockingIOError:
+            await anyio.wait_writable(sock)

@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
-from tests.support import raw_server
+from tests.support import raw_server, send_all
 
 from marianne_sdk import (
     ConnectionLostError,
@@ -19,7 +19,7 @@ from marianne_sdk import (
     ProtocolError,
     RequestTooLargeError,
 )
-from marianne_sdk._transport import MAX_LINE_BYTES, send_all
+from marianne_sdk._transport import MAX_LINE_BYTES
 from marianne_sdk.testing import FakeDaemon, Fault
 
 pytestmark = pytest.mark.anyio

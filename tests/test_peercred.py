@@ -9,7 +9,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from marianne_sdk import DaemonClient, DaemonNotRunningError, UntrustedDaemonError
+from marianne_sdk import DaemonClient, UntrustedDaemonError
+from marianne_sdk._failures import Untrusted
 from marianne_sdk._peercred import DEFAULT_TRUSTED_UIDS, check_peer
 from marianne_sdk.testing import FakeDaemon
 
@@ -44,10 +45,9 @@ def test_accepts_a_peer_of_our_own(connected: socket.socket) -> None:
 
 @linux_only
 def test_refuses_a_peer_whose_uid_is_not_trusted(connected: socket.socket) -> None:
-    with pytest.raises(UntrustedDaemonError) as caught:
+    with pytest.raises(Untrusted) as caught:
         check_peer(connected, "/tmp/someone.sock", {NOT_US})
     error = caught.value
-    assert isinstance(error, DaemonNotRunningError)
     assert (error.uid, error.pid, error.path) == (os.getuid(), os.getpid(), "/tmp/someone.sock")
     assert f"uid {os.getuid()}" in str(error)
     assert "/tmp/someone.sock" in str(error)
@@ -60,7 +60,7 @@ def test_message_names_the_user_when_known(connected: socket.socket) -> None:
     import pwd
 
     name = pwd.getpwuid(os.getuid()).pw_name
-    with pytest.raises(UntrustedDaemonError, match=rf"uid {os.getuid()} \({name}\)"):
+    with pytest.raises(Untrusted, match=rf"uid {os.getuid()} \({name}\)"):
         check_peer(connected, "/tmp/someone.sock", set())
 
 

@@ -14,13 +14,14 @@ from tests.support import LogWatch, echo, open_client
 from marianne_sdk import (
     ConductorBusyError,
     DaemonClient,
-    DaemonError,
     DaemonNotRunningError,
     UntrustedDaemonError,
 )
 from marianne_sdk import _pool as pool_module
-from marianne_sdk._backends import NEVER
+from marianne_sdk._backends import NO_DEADLINE
+from marianne_sdk._failures import PoolClosed
 from marianne_sdk._pool import Pool
+from marianne_sdk._transport import UnixConnector
 from marianne_sdk.testing import FakeDaemon, Fault
 
 pytestmark = pytest.mark.anyio
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.anyio
 
 def make_pool(path: str | Path, *, size: int = 4, max_idle: float = 10.0) -> Pool:
     return Pool(
-        str(path), size=size, max_idle_seconds=max_idle, connect_timeout=5.0, trusted_uids=None
+        UnixConnector(str(path), None), size=size, max_idle_seconds=max_idle, connect_timeout=5.0
     )
 
 
@@ -62,7 +63,7 @@ async def test_an_unusable_connection_is_closed_not_pooled(fake: FakeDaemon) -> 
     connection = await pool.acquire()
     pool.release(connection, reusable=False)
     assert pool.live_connections == 0
-    assert pool.free_slots == 4
+    assert pool._capacity.limit - pool.in_use == 4
     with anyio.fail_after(5):
         await fake.wait_for(lambda: fake.open_connections == 0)
     assert await pool.acquire() is not connection
@@ -135,7 +136,7 @@ async def test_64_calls_complete_promptly_on_a_daemon_serving_two_connections(
         assert len(results) == 64
         assert elapsed < 5.0, f"took {elapsed:.2f} s: some call waited for a timeout"
         assert fake.count("daemon.health") == 64
-        assert client._pool.capacity == 2, "the pool learnt the conductor serves two"
+        assert client._pool._capacity.limit == 2, "the pool learnt the conductor serves two"
         assert client._pool.live_connections == 2
 
 
@@ -154,14 +155,14 @@ async def test_full_capacity_returns_once_the_pool_has_no_live_connection(
             task_group.start_soon(second_caller)
             with anyio.fail_after(5):
                 await sdk_log.wait_for("pool capacity 1")
-            assert pool.capacity == 1
+            assert pool._capacity.limit == 1
             assert waiter_got == [], "the second caller waits for the served connection"
             pool.release(served, reusable=True)
         assert waiter_got == [served]
         pool.release(served, reusable=False)
         assert pool.live_connections == 0
-        assert pool.capacity == 3
-        assert pool.free_slots == 3
+        assert pool._capacity.limit == 3
+        assert pool._capacity.limit - pool.in_use == 3
         assert "no live connections: pool capacity back to 3" in sdk_log.messages
         pool.close()
         with anyio.fail_after(5):
@@ -211,7 +212,7 @@ async def test_waiting_for_a_slot_is_bounded_and_leaks_nothing(fake: FakeDaemon)
             await fake.wait_for(lambda: fake.count("job.list") == 1)
             with pytest.raises(TimeoutError):
                 await client.call("daemon.health", timeout=0.05)
-        assert client._pool.free_slots == 1
+        assert client._pool._capacity.limit - client._pool.in_use == 1
         assert await client.call("daemon.health")
     assert fake.count("daemon.health") == 1
 
@@ -219,10 +220,10 @@ async def test_waiting_for_a_slot_is_bounded_and_leaks_nothing(fake: FakeDaemon)
 async def test_a_closed_pool_refuses_calls(fake: FakeDaemon) -> None:
     pool = make_pool(fake.socket_path)
     pool.close()
-    with pytest.raises(DaemonError, match="closed"):
+    with pytest.raises(PoolClosed):
         await pool.acquire()
-    with pytest.raises(DaemonError, match="closed"):
-        await pool.open_dedicated(NEVER)
+    with pytest.raises(PoolClosed):
+        await pool.open_dedicated(NO_DEADLINE)
 
 
 async def test_callers_in_line_are_served_in_arrival_order(fake: FakeDaemon) -> None:
@@ -243,7 +244,7 @@ async def test_callers_in_line_are_served_in_arrival_order(fake: FakeDaemon) -> 
             pool.release(held, reusable=True)
     assert served == [0, 1, 2, 3, 4]
     assert fake.accepted_connections == 1, "the one connection was handed from caller to caller"
-    assert pool.free_slots == 1
+    assert pool._capacity.limit - pool.in_use == 1
     pool.close()
 
 
@@ -289,7 +290,7 @@ async def test_a_caller_cancelled_after_its_turn_came_passes_the_connection_on(
                 scope.cancel()
     assert got["first"] == ("cancelled in line" if anyio_backend_name == "asyncio" else "served")
     assert got["second"] is held, "the connection reached the next caller"
-    assert pool.free_slots == 1
+    assert pool._capacity.limit - pool.in_use == 1
     assert pool.live_connections == 1
     assert fake.accepted_connections == 1
     pool.close()
@@ -306,7 +307,9 @@ async def test_a_pool_under_load_probes_again_for_capacity_it_lost(
             async with anyio.create_task_group() as task_group:
                 for token in ("a", "b"):
                     task_group.start_soon(client.call, "test.echo", {"token": token, "delay": 0.3})
-            assert client._pool.capacity == 1, "the conductor served this client one connection"
+            assert client._pool._capacity.limit == 1, (
+                "the conductor served this client one connection"
+            )
 
             await holder.close()  # the conductor could now serve this client two
             monkeypatch.setattr(pool_module, "RETRY_CAPACITY_AFTER", 0.0)
@@ -323,7 +326,7 @@ async def test_a_pool_under_load_probes_again_for_capacity_it_lost(
                 # yet the next caller probes for more instead of waiting in line.
                 task_group.start_soon(call, "short", 0.0)
             assert finished == ["short", "long"]
-            assert client._pool.capacity == 2
+            assert client._pool._capacity.limit == 2
 
 
 async def test_a_connection_closed_by_its_deadline_is_not_reused(fake: FakeDaemon) -> None:
@@ -334,7 +337,7 @@ async def test_a_connection_closed_by_its_deadline_is_not_reused(fake: FakeDaemo
     connection.expire()
     pool.release(connection, reusable=True)
     assert pool.live_connections == 0
-    assert pool.free_slots == 4
+    assert pool._capacity.limit - pool.in_use == 4
     replacement = await pool.acquire()
     assert replacement is not connection
     assert fake.accepted_connections == 2

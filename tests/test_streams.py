@@ -9,7 +9,7 @@ from typing import Any
 
 import anyio
 import pytest
-from tests.support import raw_server
+from tests.support import raw_server, send_all
 
 from marianne_sdk import (
     ConnectionLostError,
@@ -19,7 +19,7 @@ from marianne_sdk import (
     ObserverEvent,
     ProtocolError,
 )
-from marianne_sdk._transport import receive_some, send_all
+from marianne_sdk._transport import receive_some
 from marianne_sdk.testing import FakeDaemon, FakeRpcError
 
 pytestmark = pytest.mark.anyio

@@ -10,18 +10,18 @@ from pathlib import Path
 import anyio
 import anyio.lowlevel
 import pytest
-from tests.support import raw_server
+from tests.support import raw_server, send_all
 
-from marianne_sdk import DaemonNotRunningError, RequestTooLargeError
+from marianne_sdk import RequestTooLargeError
+from marianne_sdk._failures import Unreachable
+from marianne_sdk._messages import frame
 from marianne_sdk._transport import (
     HANDSHAKE,
     MAX_LINE_BYTES,
     BadLine,
     Connection,
     Disconnected,
-    frame,
     receive_some,
-    send_all,
 )
 from marianne_sdk.testing import FakeDaemon
 
@@ -217,7 +217,7 @@ async def test_handshake_reply_must_be_an_error_with_null_id(socket_path: Path) 
 
 
 async def test_missing_socket(socket_path: Path) -> None:
-    with pytest.raises(DaemonNotRunningError, match=str(socket_path)):
+    with pytest.raises(Unreachable, match=str(socket_path)):
         await connect(socket_path)
 
 

@@ -36,6 +36,7 @@ from ._generated.models import *  # noqa: F403
 from ._generated.registry import METHODS
 from ._invoke import NOT_GIVEN, EventStream, NotGiven, Timeout
 from ._method import MethodInfo
+from ._streams import StreamGap
 
 if TYPE_CHECKING:
     __version__: str
@@ -75,6 +76,7 @@ __all__ = [
     "RequestTooLargeError",
     "ResourceExhaustedError",
     "SSHConnectError",
+    "StreamGap",
     "Timeout",
     "UntrustedDaemonError",
 ]

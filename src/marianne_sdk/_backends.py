@@ -37,7 +37,24 @@ if TYPE_CHECKING:
     import trio
 
 NEVER = math.inf
-"""A deadline that never passes."""
+"""A moment that never comes."""
+
+
+class Deadline:
+    """When a call (or a wait) must be over, on the loop's clock, and the seconds it was given."""
+
+    __slots__ = ("at", "seconds")
+
+    def __init__(self, at: float, seconds: float | None) -> None:
+        self.at = at
+        self.seconds = seconds
+
+    def __repr__(self) -> str:
+        return f"Deadline(at={self.at}, seconds={self.seconds})"
+
+
+NO_DEADLINE = Deadline(NEVER, None)
+"""The deadline of a call given no timeout."""
 
 _log = logging.getLogger("marianne_sdk")
 
@@ -82,6 +99,10 @@ class Backend(abc.ABC):
     @abc.abstractmethod
     def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer:
         """Run ``callback(*args)`` (which must not await) at ``when`` on the loop's clock."""
+
+    def deadline_after(self, seconds: float | None) -> Deadline:
+        """The deadline ``seconds`` from now (None: never); the one place seconds become one."""
+        return NO_DEADLINE if seconds is None else Deadline(self.time() + seconds, seconds)
 
     @abc.abstractmethod
     def spawn(self, function: Callable[[], Awaitable[None]]) -> None:
@@ -265,9 +286,9 @@ class _AsyncioBackend(Backend):
     def _set_alarm(self, when: float) -> None:
         if self._alarm is not None:
             self._alarm.cancel()
-        self._alarm = self._loop.call_at(when, self._ring, when)
+        self._alarm = self._loop.call_at(when, self._on_alarm, when)
 
-    def _ring(self, when: float) -> None:
+    def _on_alarm(self, when: float) -> None:
         # asyncio runs a timer up to its clock's resolution early: what was
         # due at ``when`` is due now.
         self._alarm = None

@@ -15,18 +15,21 @@ from collections.abc import Callable, Collection
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, NoReturn, Self, TypeVar
+from typing import Any, Literal, NoReturn, Self, TypeVar, overload
 
 import anyio
 import msgspec
 
 from . import _waiting
+from ._backends import Deadline
 from ._compat import is_supported
 from ._discovery import resolve_socket_path
 from ._errors import ConnectionLostError
+from ._failures import ConductorStopping
 from ._generated import models
 from ._generated.methods import AsyncMethods
-from ._generated.registry import CONDUCTOR_VERSIONS, DAEMON_STATUS
+from ._generated.params import DaemonMonitorStreamParams
+from ._generated.registry import CONDUCTOR_VERSIONS, DAEMON_MONITOR_STREAM, DAEMON_STATUS
 from ._invoke import NOT_GIVEN, EventStream, Timeout, positive_seconds
 from ._messages import (
     ANY_MESSAGE,
@@ -36,6 +39,7 @@ from ._messages import (
     Params,
     Response,
     checked,
+    client_closed,
     codec,
     lost,
     parse,
@@ -46,9 +50,23 @@ from ._messages import (
 from ._method import MethodInfo
 from ._peercred import DEFAULT_TRUSTED_UIDS
 from ._pool import Pool
-from ._streams import Feed, Subscription
+from ._streams import Feed, Liveness, StreamGap, Subscription
+from ._transport import UnixConnector
 
 _HEALTH_TIMEOUT = 2.0
+
+DEFAULT_HEARTBEAT = 10.0
+"""Seconds a stream may stay quiet before the client asks the conductor whether it serves.
+
+A probe is one pooled ``daemon.health`` call (tens of microseconds of CPU,
+a connection held for ``max_idle_seconds``); a conductor that is shutting
+down waits for the stream's connection forever. Ten seconds bounds that
+wait at about one heartbeat plus a probe while costing an idle monitor a
+probe per ten seconds.
+"""
+
+_PROBE_TIMEOUT = 5.0
+"""Seconds a liveness probe may take before the conductor counts as no longer answering."""
 
 _log = logging.getLogger("marianne_sdk")
 
@@ -105,6 +123,12 @@ class DaemonClient(AsyncMethods):
             fit are dropped for that block and counted in its ``missed``.
         trusted_uids: Users whose socket is trusted (by default this process's
             user and root); ``None`` trusts anyone.
+        heartbeat: Seconds a stream may receive nothing before the client asks
+            the conductor (``daemon.health``, on a pooled connection) whether it
+            still serves; when it is shutting down, gone, or does not answer
+            within 5 s, the stream's blocks end with
+            :class:`DaemonShuttingDownError`, :class:`DaemonNotRunningError` or
+            :class:`DaemonTimeoutError`. ``None`` never asks.
 
     Raises:
         ValueError: A size below 1, or a number of seconds that is not positive.
@@ -124,6 +148,7 @@ class DaemonClient(AsyncMethods):
         connect_timeout: float = 5.0,
         stream_buffer_size: int = 1000,
         trusted_uids: Collection[int] | None = DEFAULT_TRUSTED_UIDS,
+        heartbeat: float | None = DEFAULT_HEARTBEAT,
     ) -> None:
         if pool_size < 1:
             raise ValueError(f"pool_size must be at least 1, got {pool_size}")
@@ -134,13 +159,16 @@ class DaemonClient(AsyncMethods):
         positive_seconds("connect_timeout", connect_timeout)
         self._path = resolve_socket_path(socket_path, clone=clone)
         self._pool = Pool(
-            str(self._path),
+            UnixConnector(str(self._path), trusted_uids),
             size=pool_size,
             max_idle_seconds=max_idle_seconds,
             connect_timeout=connect_timeout,
-            trusted_uids=trusted_uids,
         )
         self._stream_buffer_size = stream_buffer_size
+        positive_seconds("heartbeat", heartbeat)
+        self._liveness = (
+            None if heartbeat is None else Liveness(heartbeat, self._serves, _PROBE_TIMEOUT)
+        )
         self._feeds: dict[bytes, Feed[Any]] = {}
         self._ids = itertools.count(1)
         self._version_seen = False
@@ -162,7 +190,8 @@ class DaemonClient(AsyncMethods):
         return f"<DaemonClient {str(self._path)!r}: {state}>"
 
     async def __aenter__(self) -> Self:
-        self._pool.check_open()
+        if self._pool.closed:
+            raise client_closed()
         return self
 
     async def __aexit__(
@@ -271,8 +300,42 @@ class DaemonClient(AsyncMethods):
             _warn_if_unsupported(getattr(result, "version", ""))
         return result
 
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[False] = False
+    ) -> EventStream[models.ObserverEvent]: ...
+
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[True]
+    ) -> EventStream[models.ObserverEvent | StreamGap]: ...
+
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: bool = False
+    ) -> EventStream[models.ObserverEvent] | EventStream[models.ObserverEvent | StreamGap]:
+        """The conductor's events: ``async with client.monitor() as events``.
+
+        Blocks share one subscription of the client (``daemon.monitor.stream``),
+        each with a buffer of its own. Without ``reconnect``, a conductor that
+        goes away ends the block with the error that says how. With
+        ``reconnect=True`` the client subscribes again (capped, jittered
+        backoff) until the conductor is back or the block ends, and the block
+        receives a :class:`StreamGap` where the stream broke and resumed: the
+        events in between are lost, so resynchronise (``list_jobs()``).
+        ``idle_timeout`` raises :class:`DaemonTimeoutError` when no event comes
+        for that long.
+        """
+        return self._stream_typed(
+            DAEMON_MONITOR_STREAM, DaemonMonitorStreamParams(), idle_timeout, reconnect=reconnect
+        )
+
     def _stream_typed(
-        self, info: MethodInfo[P, Any], params: P, idle_timeout: float | None
+        self,
+        info: MethodInfo[P, Any],
+        params: P,
+        idle_timeout: float | None,
+        *,
+        reconnect: bool = False,
     ) -> EventStream[Any]:
         method_codec = codec(info)
         key = typed_line(method_codec, params, 0)  # also checks the params now, before any block
@@ -283,6 +346,7 @@ class DaemonClient(AsyncMethods):
             method_codec.message,
             info.notification,
             idle_timeout,
+            reconnect,
         )
 
     def _subscription(
@@ -293,8 +357,15 @@ class DaemonClient(AsyncMethods):
         decoder: msgspec.json.Decoder[Message[Any]],
         notification: str | None,
         idle_timeout: float | None,
+        reconnect: bool = False,
     ) -> EventStream[Any]:
-        """A block reading the client's feed of ``key`` (the same request but for its id)."""
+        """A block reading the client's feed of ``key`` (the same request but for its id).
+
+        Reconnecting blocks have a feed of their own: a plain block must end
+        where a reconnecting one goes on.
+        """
+        if reconnect:
+            key += b" reconnect"
         positive_seconds("idle_timeout", idle_timeout)
 
         def feed() -> Feed[Any]:
@@ -303,7 +374,8 @@ class DaemonClient(AsyncMethods):
                 found.abandon()
                 found = None
             if found is None:
-                self._pool.check_open()
+                if self._pool.closed:
+                    raise client_closed()
                 request_id = next(self._ids)
                 found = self._feeds[key] = Feed(
                     self._pool,
@@ -315,10 +387,17 @@ class DaemonClient(AsyncMethods):
                     self._timeout,
                     self._stream_buffer_size,
                     partial(self._forget_feed, key),
+                    self._liveness,
+                    reconnect,
                 )
             return found
 
         return Subscription(feed, idle_timeout)
+
+    async def _serves(self, timeout: float) -> None:
+        """A stream's liveness probe: return if the conductor serves and is not shutting down."""
+        if (await self.health(timeout=timeout)).shutting_down:
+            raise ConductorStopping
 
     def _forget_feed(self, key: bytes, feed: Feed[Any]) -> None:
         if self._feeds.get(key) is feed:
@@ -350,7 +429,7 @@ class DaemonClient(AsyncMethods):
         while True:
             attempts += 1
             try:
-                result = await self._attempt(method, request_id, line, decoder, deadline, limit)
+                result = await self._attempt(method, request_id, line, decoder, deadline)
             except ConnectionLostError as exc:
                 # Sent again only if it provably never left, or running it twice is harmless.
                 possibly_executed = possibly_executed or exc.possibly_executed
@@ -376,8 +455,7 @@ class DaemonClient(AsyncMethods):
         request_id: int | None,
         line: bytes,
         decoder: msgspec.json.Decoder[Response[Any]] | None,
-        deadline: float,
-        limit: float | None,
+        deadline: Deadline,
     ) -> Any:
         """One request/response cycle on a pooled connection, held until ``deadline``."""
         pool = self._pool
@@ -399,7 +477,7 @@ class DaemonClient(AsyncMethods):
             finally:
                 pool.release(connection, reusable=reusable)
         except TRANSPORT_FAILURES as exc:
-            raise translate(exc, method, request_id, sent=sent, limit=limit) from exc
+            raise translate(exc, method, request_id, sent=sent, deadline=deadline) from exc
         if error is not None:
             raise error
         return result

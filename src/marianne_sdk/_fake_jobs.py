@@ -251,6 +251,10 @@ class JobBook:
         self._history_ids = itertools.count(1)
         self.process_events: deque[dict[str, Any]] = deque(maxlen=_RECENT_EVENTS)
 
+    def forget(self) -> None:
+        """Know no job any more: a conductor restarted without its registry."""
+        self._jobs.clear()
+
     def plan(self, job_id: str, sheets: int, fail_at_sheet: int | None) -> None:
         if sheets < 1:
             raise ValueError("a job has at least one sheet")

@@ -15,21 +15,41 @@ from typing import Any, Generic, Literal, TypeVar
 import msgspec
 from msgspec import UNSET, UnsetType
 
+from ._backends import Deadline
 from ._errors import (
+    ConductorBusyError,
     ConnectionLostError,
     DaemonError,
+    DaemonNotRunningError,
+    DaemonShuttingDownError,
     DaemonTimeoutError,
     InvalidParamsError,
     ProtocolError,
+    RequestTooLargeError,
+    SSHConnectError,
+    UntrustedDaemonError,
+)
+from ._failures import (
+    CONNECTION_FAILURES,
+    BadLine,
+    ConductorSilent,
+    ConductorStopping,
+    DeadlinePassed,
+    NoSlot,
+    NotSent,
+    PoolClosed,
+    SSHFailed,
+    Unreachable,
+    Untrusted,
 )
 from ._generated.registry import ERROR_CLASS_BY_CODE, METHODS
 from ._method import MethodInfo
-from ._transport import BadLine, DeadlinePassed, Disconnected, frame
+from ._transport import MAX_CONTENT
 
 T = TypeVar("T")
 
-TRANSPORT_FAILURES = (Disconnected, BadLine, DeadlinePassed)
-"""What the transport and the pool raise for a broken exchange; :func:`translate` names it."""
+TRANSPORT_FAILURES = CONNECTION_FAILURES
+"""What the transport, the connectors and the pool raise; :func:`translate` names it."""
 
 
 class _Error(msgspec.Struct):
@@ -118,6 +138,16 @@ def checked(method: str, params: Params) -> tuple[MethodInfo[Any, Any] | None, A
     return info, params
 
 
+def frame(payload: bytes) -> bytes:
+    """``payload`` as a line, or :class:`RequestTooLargeError` if the conductor would drop it."""
+    if len(payload) > MAX_CONTENT:
+        raise RequestTooLargeError(
+            f"request of {len(payload)} bytes exceeds the conductor's line limit "
+            f"of {MAX_CONTENT} bytes; it was not sent"
+        )
+    return payload + b"\n"
+
+
 def request_line(method: str, params: Any, request_id: int | None) -> bytes:
     """The framed request of an untyped call; ``request_id`` None makes it a notification."""
     message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
@@ -171,7 +201,7 @@ def parse(
     """
     mismatch: msgspec.DecodeError | None = None
     try:
-        response = decoder.decode(line)
+        response = _decode(decoder, line, method, request_id)
     except msgspec.DecodeError as exc:
         # Only a well-formed response with the right id and a result of the
         # wrong type leaves the connection usable: find out which this is.
@@ -221,7 +251,7 @@ def parse_stream_line(
     """
     mismatch: msgspec.DecodeError | None = None
     try:
-        message: Message[Any] = decoder.decode(line)
+        message: Message[Any] = _decode(decoder, line, method, request_id)
     except msgspec.DecodeError as exc:
         mismatch = exc
         message = _untyped(ANY_MESSAGE, line, method, request_id)
@@ -248,6 +278,31 @@ def parse_stream_line(
     raise StreamEnd(message.result)
 
 
+def _decode(
+    decoder: msgspec.json.Decoder[T],
+    line: bytes | bytearray,
+    method: str,
+    request_id: int | str | None,
+) -> T:
+    """``line`` decoded; :class:`msgspec.DecodeError` if it does not match, ProtocolError if worse.
+
+    Hostile input fails in other ways than a DecodeError (nesting deep enough
+    to exhaust the stack, a size that exhausts memory, a model's own checks):
+    whatever it is, it is this call's ProtocolError, never the caller's
+    RecursionError.
+    """
+    try:
+        return decoder.decode(line)
+    except msgspec.DecodeError:
+        raise
+    except Exception as exc:
+        raise _protocol_error(
+            method,
+            request_id,
+            f"undecodable line ({type(exc).__name__}: {exc}): {bytes(line[:200])!r}",
+        ) from exc
+
+
 def _untyped(
     decoder: msgspec.json.Decoder[T],
     line: bytes | bytearray,
@@ -256,7 +311,7 @@ def _untyped(
 ) -> T:
     """``line`` decoded untyped, or :class:`ProtocolError` if it is no JSON-RPC message."""
     try:
-        return decoder.decode(line)
+        return _decode(decoder, line, method, request_id)
     except msgspec.DecodeError:
         raise _protocol_error(
             method, request_id, f"not a JSON-RPC message: {bytes(line[:200])!r}"
@@ -273,23 +328,66 @@ def _protocol_error(method: str, request_id: int | str | None, what: str) -> Pro
 
 
 def translate(
-    failure: Exception, method: str, request_id: int | None, *, sent: bool, limit: float | None
+    failure: Exception,
+    method: str,
+    request_id: int | None,
+    *,
+    sent: bool,
+    deadline: Deadline,
+    stream: bool = False,
 ) -> DaemonError:
-    """The error a call raises when the transport or the pool failed under it.
+    """The error a call or a stream raises when a layer below failed under it.
 
     ``failure`` is one of :data:`TRANSPORT_FAILURES`; ``sent`` says whether
     any of the request may have been written (so it may have run), and
-    ``limit`` is the timeout that ran out.
+    ``deadline`` is the one that passed, if one did.
     """
+    what = f"{method} (id {request_id})" if request_id is not None else method
     if isinstance(failure, DeadlinePassed):
+        awaited = "message" if stream else "response"
         return DaemonTimeoutError(
-            f"{method} (id {request_id}): no response within {limit} s",
+            f"{what}: no {awaited} within {deadline.seconds} s",
             method=method,
             request_id=request_id,
         )
     if isinstance(failure, BadLine):
         return _protocol_error(method, request_id, str(failure))
-    return lost(method, request_id, possibly_executed=sent)
+    if isinstance(failure, Untrusted):
+        return UntrustedDaemonError(
+            str(failure), uid=failure.uid, pid=failure.pid, path=failure.path
+        )
+    if isinstance(failure, SSHFailed):
+        return SSHConnectError(str(failure), target=failure.target, stderr=failure.stderr)
+    if isinstance(failure, Unreachable):
+        return DaemonNotRunningError(str(failure), method=method)
+    if isinstance(failure, NoSlot):
+        return ConductorBusyError(str(failure), method=method, request_id=request_id)
+    if isinstance(failure, PoolClosed):
+        return client_closed()
+    if isinstance(failure, ConductorStopping):
+        return DaemonShuttingDownError(
+            f"{method}: the conductor is shutting down (daemon.health says so): "
+            "the stream is closed so that it can exit",
+            method=method,
+        )
+    if isinstance(failure, ConductorSilent):
+        return DaemonTimeoutError(
+            f"{method}: the conductor stopped answering: nothing came on the stream, and "
+            f"daemon.health got no answer within {deadline.seconds} s",
+            method=method,
+        )
+    if stream:
+        return ConnectionLostError(
+            f"{method}: the conductor closed the stream (it stopped or restarted)",
+            possibly_executed=False,
+            method=method,
+        )
+    return lost(method, request_id, possibly_executed=sent and not isinstance(failure, NotSent))
+
+
+def client_closed() -> DaemonError:
+    """The error of a call on a closed client."""
+    return DaemonError("the client is closed: make a new one")
 
 
 def lost(method: str, request_id: int | None, *, possibly_executed: bool) -> ConnectionLostError:

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Collection, Iterator
 
 from ._bridge import peer_credentials
-from ._errors import UntrustedDaemonError
+from ._failures import Untrusted
 
 logger = logging.getLogger("marianne_sdk")
 
@@ -50,7 +50,7 @@ DEFAULT_TRUSTED_UIDS: Collection[int] = _ThisUserAndRoot()
 def check_peer(
     sock: socket.socket, path: str | os.PathLike[str], trusted_uids: Collection[int] | None
 ) -> None:
-    """Raise :class:`UntrustedDaemonError` unless ``sock``'s peer runs as a trusted uid.
+    """Raise :class:`._failures.Untrusted` unless ``sock``'s peer runs as a trusted uid.
 
     ``trusted_uids=None`` turns the check off. Only Linux reports peer
     credentials this way; elsewhere the check is skipped.
@@ -65,7 +65,7 @@ def check_peer(
     if uid in trusted_uids:
         return
     trusted = ", ".join(str(trusted_uid) for trusted_uid in sorted(trusted_uids)) or "none"
-    raise UntrustedDaemonError(
+    raise Untrusted(
         f"refusing the daemon on {os.fspath(path)}: it runs as {_describe_user(uid)} "
         f"(pid {pid}), which is not a trusted uid ({trusted})",
         uid=uid,

@@ -1,16 +1,16 @@
 """Connections: a small pool of proven conductor connections that expire when idle.
 
 The pool is a state machine in the manner of httpcore's connection pool: a
-line of callers and a set of connections, and one function, :meth:`Pool._assign`,
+queue of callers and a set of connections, and one function, :meth:`Pool._assign`,
 that hands idle connections, or slots to open new ones, to the callers at the
-front of the line. Every change of who owns a connection or a slot happens
+front of the queue. Every change of who owns a connection or a slot happens
 synchronously, with no ``await`` between taking a thing and recording it, so
 cancellation at any await point leaks nothing. A connection goes back to the
 pool only after a complete request/response cycle (its caller says so);
 anything else closes it.
 
 The pool owns its callers' deadlines. One timer per call, on the event loop's
-own clock (:mod:`._backends`), covers waiting in line and holding the
+own clock (:mod:`._backends`), covers waiting in the queue and holding the
 connection: a caller whose deadline passes in line leaves it with
 :class:`DeadlinePassed`; one whose deadline passes while it holds a connection
 has the connection closed under it (:meth:`Connection.expire`), which is also
@@ -29,14 +29,25 @@ from __future__ import annotations
 
 import enum
 import logging
+import os
+import weakref
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Callable
 
 import anyio
 
-from ._backends import NEVER, UNBOUND, Backend, Timer, Wakeup, current_backend
-from ._errors import ConductorBusyError, DaemonError, DaemonNotRunningError
-from ._transport import HANDSHAKE, Connection, DeadlinePassed
+from ._backends import (
+    NEVER,
+    NO_DEADLINE,
+    UNBOUND,
+    Backend,
+    Deadline,
+    Timer,
+    Wakeup,
+    current_backend,
+)
+from ._failures import DeadlinePassed, NoSlot, PoolClosed, Unreachable
+from ._transport import HANDSHAKE, Connection, Connector, Opened, connection_type
 
 PROBE_WINDOW = 0.2
 """Seconds a new connection may take to prove it is served while others already are."""
@@ -96,7 +107,7 @@ class _Capacity:
 
 
 class _State(enum.Enum):
-    WAITING = enum.auto()  # in line
+    WAITING = enum.auto()  # in the queue
     OPENING = enum.auto()  # granted a slot: opens a connection
     LEASED = enum.auto()  # holds a connection
     EXPIRED = enum.auto()  # its deadline passed in line
@@ -104,7 +115,7 @@ class _State(enum.Enum):
 
 
 class _Caller:
-    """One :meth:`Pool.acquire`, from the line to the release of its connection."""
+    """One :meth:`Pool.acquire`, from the queue to the release of its connection."""
 
     __slots__ = ("connection", "state", "timer", "wakeup")
 
@@ -130,37 +141,31 @@ class Pool:
 
     def __init__(
         self,
-        path: str,
+        connector: Connector,
         *,
         size: int,
         max_idle_seconds: float,
         connect_timeout: float,
-        trusted_uids: Collection[int] | None,
     ) -> None:
-        self._path = path
-        self._trusted_uids = trusted_uids
+        self._connector = connector
         self._max_idle = max_idle_seconds
         self._connect_timeout = connect_timeout
         self._capacity = _Capacity(size)
-        self._line: deque[_Caller] = deque()
+        self._queue: deque[_Caller] = deque()
         self._idle: list[tuple[Connection, float]] = []  # with when it went idle; oldest first
         self._leases: dict[Connection, _Caller] = {}
         self._opening = 0
         self._idle_timer: Timer | None = None
+        # Stream connections, which the pool opens but does not hold: known
+        # only so that a forked child can forget them.
+        self._dedicated: weakref.WeakSet[Connection] = weakref.WeakSet()
         self._backend: Backend = UNBOUND
+        self._make_connection: Callable[[Opened], Connection] = Connection
         self._closed = False
+        self._pid = os.getpid()
+        _pools.add(self)
 
     # ---- what the pool holds (derived, never counted by hand) ----
-
-    @property
-    def capacity(self) -> int:
-        """How many connections the pool currently allows at once."""
-        return self._capacity.limit
-
-    @property
-    def free_slots(self) -> int:
-        """Slots neither held by a caller nor withheld (all of them when the pool is quiet)."""
-        return self._capacity.limit - self.in_use
 
     @property
     def in_use(self) -> int:
@@ -184,20 +189,21 @@ class Pool:
 
     # ---- the callers' side ----
 
-    async def acquire(self, deadline: float = NEVER) -> Connection:
+    async def acquire(self, deadline: Deadline = NO_DEADLINE) -> Connection:
         """A proven connection for one request/response cycle, held until ``deadline``.
 
-        Raises :class:`DaemonNotRunningError` when no connection can be made,
-        :class:`ConductorBusyError` when the conductor served none before the
-        deadline, :class:`._transport.Disconnected` when one was closed before
-        it was proven (nothing was sent on it), or :class:`DeadlinePassed`.
+        Raises :class:`Unreachable` when no connection can be made,
+        :class:`NoSlot` when the conductor served none before the deadline,
+        :class:`Disconnected` when one was closed before it was proven
+        (nothing was sent on it), :class:`DeadlinePassed`, or
+        :class:`PoolClosed`.
         Once acquired, the connection is closed under its holder when
         ``deadline`` passes.
         """
         backend = self._bind()
         caller = _Caller()
-        if deadline != NEVER:
-            caller.timer = backend.call_at(deadline, self._deadline_passed, caller)
+        if deadline.at != NEVER:
+            caller.timer = backend.call_at(deadline.at, self._deadline_passed, caller)
         try:
             return await self._serve(caller, deadline)
         except BaseException:
@@ -211,31 +217,35 @@ class Pool:
         A connection closed meanwhile is not reused whatever the caller says:
         its deadline may have closed it after its answer had already arrived.
         """
-        caller = self._leases.pop(connection)
+        caller = self._leases.pop(connection, None)
+        if caller is None:  # forgotten in a forked child
+            return
         if caller.timer is not None:
             caller.timer.cancel()
         if not reusable or self._closed or connection.closed:
             _log.debug("connection discarded")
             self._discard(connection)
             self._assign()
-        elif self._line:
-            # Straight to the first caller in line: it has just completed a
+        elif self._queue:
+            # Straight to the first caller in the queue: it has just completed a
             # cycle, so it needs none of an idle connection's checks.
-            self._lease(self._line.popleft(), connection)
+            self._lease(self._queue.popleft(), connection)
         else:
             self._idle.append((connection, self._time()))
             self._arm_idle_timer()
 
-    async def open_dedicated(self, deadline: float) -> Connection:
+    async def open_dedicated(self, deadline: Deadline) -> Connection:
         """A proven connection outside the pool's slots (for a stream); the caller closes it."""
         self.check_open()
         self._bind()
-        return await self._open(deadline, probing=False)
+        connection = await self._open(deadline, probing=False)
+        self._dedicated.add(connection)
+        return connection
 
     def close(self) -> None:
         """Close idle connections and refuse new callers; leased ones close on release.
 
-        Callers still in line leave it with :class:`DaemonError`.
+        Callers still in the queue leave it with :class:`PoolClosed`.
         """
         self._closed = True
         if self._idle_timer is not None:
@@ -244,25 +254,25 @@ class Pool:
         idle, self._idle = self._idle, []
         for connection, _ in idle:
             connection.close()
-        line, self._line = self._line, deque()
-        for caller in line:
+        queue, self._queue = self._queue, deque()
+        for caller in queue:
             if caller.timer is not None:
                 caller.timer.cancel()
             caller.move_to(_State.REFUSED)
 
     # ---- the state machine ----
 
-    async def _serve(self, caller: _Caller, deadline: float) -> Connection:
+    async def _serve(self, caller: _Caller, deadline: Deadline) -> Connection:
         while True:
             self.check_open()
-            self._line.append(caller)
+            self._queue.append(caller)
             self._assign()
             if caller.state is _State.WAITING:
                 caller.wakeup = self._backend.wakeup()
                 try:
                     await caller.wakeup.wait()
                 except BaseException:
-                    self._leave_line(caller)
+                    self._leave_queue(caller)
                     raise
             if caller.state is _State.LEASED:
                 assert caller.connection is not None
@@ -290,15 +300,15 @@ class Pool:
             return connection
 
     def _assign(self) -> None:
-        """Hand idle connections, then free slots, to the callers at the front of the line."""
-        line = self._line
-        while line:
+        """Hand idle connections, then free slots, to the callers at the front of the queue."""
+        queue = self._queue
+        while queue:
             connection = self._take_idle()
             if connection is not None:
-                self._lease(line.popleft(), connection)
+                self._lease(queue.popleft(), connection)
             elif self.in_use < self._capacity.limit or self._capacity.lend_probe(self._time()):
                 self._opening += 1
-                line.popleft().move_to(_State.OPENING)
+                queue.popleft().move_to(_State.OPENING)
             else:
                 return
 
@@ -306,10 +316,10 @@ class Pool:
         self._leases[connection] = caller
         caller.move_to(_State.LEASED, connection)
 
-    def _leave_line(self, caller: _Caller) -> None:
-        """A cancelled waiter: what was handed to it goes to the next in line."""
+    def _leave_queue(self, caller: _Caller) -> None:
+        """A cancelled waiter: what was handed to it goes to the next in the queue."""
         if caller.state is _State.WAITING:
-            self._line.remove(caller)
+            self._queue.remove(caller)
         elif caller.state is _State.LEASED:
             assert caller.connection is not None
             self.release(caller.connection, reusable=True)
@@ -325,16 +335,16 @@ class Pool:
             # the deadline there.
             caller.timer = None
         elif caller.state is _State.WAITING:
-            self._line.remove(caller)
+            self._queue.remove(caller)
             caller.move_to(_State.EXPIRED)
         elif caller.state is _State.LEASED:
             assert caller.connection is not None
             _log.debug("deadline passed: closing the connection under its caller")
             caller.connection.expire()
 
-    def _rearm(self, caller: _Caller, deadline: float) -> None:
-        if caller.timer is None and deadline != NEVER:
-            timer = self._backend.call_at(deadline, self._deadline_passed, caller)
+    def _rearm(self, caller: _Caller, deadline: Deadline) -> None:
+        if caller.timer is None and deadline.at != NEVER:
+            timer = self._backend.call_at(deadline.at, self._deadline_passed, caller)
             caller.timer = timer
 
     def _take_idle(self) -> Connection | None:
@@ -379,7 +389,7 @@ class Pool:
 
     # ---- opening connections ----
 
-    async def _open(self, deadline: float, *, probing: bool) -> Connection:
+    async def _open(self, deadline: Deadline, *, probing: bool) -> Connection:
         """A new connection, proven served by ``deadline``.
 
         With ``probing``, give up (:class:`_NotServed`) once the proof has
@@ -394,46 +404,48 @@ class Pool:
             raise
         return connection
 
-    async def _prove(self, connection: Connection, deadline: float, *, probing: bool) -> None:
+    async def _prove(self, connection: Connection, deadline: Deadline, *, probing: bool) -> None:
         """Wait for the conductor to answer the handshake: to serve the connection."""
         await connection.send_line(HANDSHAKE)
         while True:
-            with anyio.CancelScope(deadline=min(deadline, self._time() + PROBE_WINDOW)):
+            with anyio.CancelScope(deadline=min(deadline.at, self._time() + PROBE_WINDOW)):
                 await connection.handshake_reply()
                 return
             if probing and self.live_connections:
                 raise _NotServed
-            if self._time() >= deadline:
-                raise ConductorBusyError(
-                    f"the conductor at {self._path} is up but serves no more connections: "
-                    "its connection slots are held by other programs (or by this "
-                    "program's streams), and none came free in time"
+            if self._time() >= deadline.at:
+                raise NoSlot(
+                    f"the conductor at {self._connector.target} is up but serves no more "
+                    "connections: its connection slots are held by other programs (or by "
+                    "this program's streams), and none came free in time"
                 )
 
-    async def _connect(self, deadline: float) -> Connection:
+    async def _connect(self, deadline: Deadline) -> Connection:
         """Connect within ``connect_timeout`` (connecting to a listening socket is immediate)."""
         give_up = self._time() + self._connect_timeout
-        with anyio.CancelScope(deadline=min(deadline, give_up)):
-            return await Connection.open(self._path, self._trusted_uids)
-        if deadline <= give_up:
+        with anyio.CancelScope(deadline=min(deadline.at, give_up)):
+            return self._make_connection(await self._connector.connect())
+        if deadline.at <= give_up:
             raise DeadlinePassed
-        raise DaemonNotRunningError(
-            f"the socket at {self._path} accepted no connection within {self._connect_timeout} s"
+        raise Unreachable(
+            f"{self._connector.target} accepted no connection within {self._connect_timeout} s"
         )
 
-    # ---- the event loop ----
+    # ---- the event loop and the process ----
 
-    def deadline_after(self, seconds: float | None) -> float:
+    def deadline_after(self, seconds: float | None) -> Deadline:
         """The deadline ``seconds`` from now on the running loop's clock (None: never)."""
-        backend = self._bind()
-        return NEVER if seconds is None else backend.time() + seconds
+        return self._bind().deadline_after(seconds)
 
     def _bind(self) -> Backend:
         """The running loop's backend; a pool serves one loop after another, not two at once."""
+        if self._pid != os.getpid():
+            # A fork that os.register_at_fork did not see (a raw fork system call).
+            self.forget_inherited()
         if self._backend.is_current():
             return self._backend
         backend = current_backend()
-        if self._leases or self._line or self._opening:
+        if self._leases or self._queue or self._opening:
             raise RuntimeError("this client is in use on another event loop")
         # Idle connections of a finished loop are registered with it, not this one.
         for connection, _ in self._idle:
@@ -441,12 +453,45 @@ class Pool:
         self._idle.clear()
         self._idle_timer = None
         self._backend = backend
+        self._make_connection = connection_type(backend)
         return backend
 
     def _time(self) -> float:
         return self._backend.time()
 
     def check_open(self) -> None:
-        """Raise :class:`DaemonError` if :meth:`close` has been called."""
+        """Raise :class:`PoolClosed` if :meth:`close` has been called."""
         if self._closed:
-            raise DaemonError("the client is closed: make a new one")
+            raise PoolClosed
+
+    def forget_inherited(self) -> None:
+        """In a forked child: drop everything the parent's pool held, with no I/O and no wait.
+
+        The parent's connections stay the parent's (only this process's
+        descriptors close); callers in the queue belong to the parent's loop; the
+        next call binds this process's loop and opens its own connections.
+        """
+        connections = [connection for connection, _ in self._idle]
+        connections += [*self._leases, *self._dedicated]
+        for connection in connections:
+            connection.forget()
+        self._idle = []
+        self._leases = {}
+        self._dedicated = weakref.WeakSet()
+        self._queue = deque()
+        self._opening = 0
+        self._idle_timer = None
+        self._backend = UNBOUND
+        self._capacity.restore()
+        self._pid = os.getpid()
+
+
+_pools: weakref.WeakSet[Pool] = weakref.WeakSet()
+
+
+def _forget_inherited_pools() -> None:
+    for pool in list(_pools):
+        pool.forget_inherited()
+
+
+os.register_at_fork(after_in_child=_forget_inherited_pools)

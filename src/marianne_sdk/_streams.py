@@ -7,7 +7,18 @@ block until the next event (protocol §4.21, §9). So a client opens each
 subscription once, on first use, and keeps it until the client closes:
 :class:`Feed` owns that connection and reads it in a background task, and
 each ``async with`` block is a :class:`Subscription` with a bounded buffer of
-its own. A slow consumer never slows the reader (the conductor drops events
+its own.
+
+A stream that stays quiet cannot tell a quiet conductor from one that is
+shutting down, and the conductor's shutdown waits for every open
+connection (protocol §1.8): each would wait for the other forever. So a
+feed that has received nothing for ``heartbeat`` seconds has the client
+probe the conductor (:data:`Probe`) and ends with what the probe saw.
+
+A feed opened with ``reconnect`` does not end when the conductor goes away
+(its connection breaks, or the probe finds it gone, stopping or silent): it
+subscribes again, with capped and jittered backoff, and hands its blocks a
+:class:`StreamGap` in order, so that they know what they may have missed. A slow consumer never slows the reader (the conductor drops events
 for a subscriber whose queue is full): events that do not fit its buffer are
 dropped and counted in :attr:`Subscription.missed`.
 """
@@ -15,9 +26,12 @@ dropped and counted in :attr:`Subscription.missed`.
 from __future__ import annotations
 
 import logging
+import random
+import time
 import weakref
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from functools import partial
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
@@ -25,8 +39,9 @@ import anyio
 import anyio.lowlevel
 import msgspec
 
-from ._backends import Backend, Wakeup, current_backend
+from ._backends import NO_DEADLINE, Backend, Deadline, Timer, Wakeup, current_backend
 from ._errors import DaemonError, DaemonTimeoutError
+from ._failures import ConductorSilent, ConductorStopping, DeadlinePassed
 from ._invoke import EventStream
 from ._messages import (
     SKIP,
@@ -48,7 +63,43 @@ A quarter of a block's buffer if that is fewer: trio may run the reader twice
 before a consumer it woke, and a consumer that keeps up must lose nothing.
 """
 
+_RESUME_FIRST_WAIT = 0.1
+_RESUME_LONGEST_WAIT = 5.0
+"""Seconds between attempts to subscribe again: doubling from the first to the longest, ±20%."""
+
 _log = logging.getLogger("marianne_sdk")
+
+
+class StreamGap(msgspec.Struct, frozen=True, kw_only=True):
+    """In a ``monitor(reconnect=True)`` block: the stream broke here and resumed.
+
+    Events the conductor published in between are lost: resynchronise (e.g.
+    with ``list_jobs()``). Times are ``time.time()`` seconds.
+    """
+
+    broken_at: float
+    resumed_at: float
+    reason: str
+    """What ended the connection: the conductor closed it, stopped or stopped answering."""
+
+
+Probe = Callable[[float], Awaitable[None]]
+"""Asks the conductor, within the given seconds, whether it still serves.
+
+Returns if it does; raises :class:`ConductorStopping` if it is shutting
+down, or the :class:`DaemonError` of the call that failed.
+"""
+
+
+class Liveness:
+    """How a quiet feed checks on the conductor: every ``heartbeat`` seconds, ``probe``."""
+
+    __slots__ = ("heartbeat", "probe", "probe_timeout")
+
+    def __init__(self, heartbeat: float, probe: Probe, probe_timeout: float) -> None:
+        self.heartbeat = heartbeat
+        self.probe = probe
+        self.probe_timeout = probe_timeout
 
 
 class _Finished:
@@ -80,6 +131,8 @@ class Feed(Generic[T]):
         open_timeout: float | None,
         buffer_size: int,
         on_finished: Callable[[Feed[T]], None],
+        liveness: Liveness | None,
+        reconnect: bool = False,
     ) -> None:
         self.method = method
         self._pool = pool
@@ -92,6 +145,12 @@ class Feed(Generic[T]):
         """Events each subscription buffers; those that do not fit are its ``missed``."""
         self._yield_every = max(1, min(_YIELD_EVERY, buffer_size // 4))
         self._on_finished = on_finished
+        self._liveness = liveness
+        self._reconnect = reconnect
+        self._broken_because: str | None = None
+        self._lines_read = 0
+        self._lines_at_last_beat = 0
+        self._heartbeat_timer: Timer | None = None
         # Held weakly: a block nobody references any more (an ``async for``
         # left by ``break``, without ``async with``) stops receiving. A tuple,
         # rebuilt when blocks come and go, is iterated for every event.
@@ -152,7 +211,13 @@ class Feed(Generic[T]):
 
     async def _open(self) -> None:
         backend = self._backend = current_backend()
-        deadline = backend.time() + self._open_timeout if self._open_timeout else float("inf")
+        self._connection = await self._connect(backend)
+        backend.spawn(self._read)
+        self._arm_heartbeat()
+
+    async def _connect(self, backend: Backend) -> Connection:
+        """A connection carrying this feed's request; the request's error if impossible."""
+        deadline = backend.deadline_after(self._open_timeout)
         sent = False
         try:
             connection = await self._pool.open_dedicated(deadline)
@@ -164,14 +229,12 @@ class Feed(Generic[T]):
                 raise
         except TRANSPORT_FAILURES as exc:
             raise translate(
-                exc, self.method, self._request_id, sent=sent, limit=self._open_timeout
+                exc, self.method, self._request_id, sent=sent, deadline=deadline
             ) from exc
-        self._connection = connection
-        backend.spawn(self._read)
+        return connection
 
     async def _read(self) -> None:
-        connection = self._connection
-        assert connection is not None
+        connection: Connection | None = self._connection
         read = 0
         while self.finished is None:
             read += 1
@@ -179,8 +242,11 @@ class Feed(Generic[T]):
                 # Lines already received are read without waiting: let the
                 # blocks drain their buffers before a burst overflows them.
                 await anyio.lowlevel.checkpoint()
+            if connection is None:
+                return  # closed while subscribing again
             try:
                 line = await connection.receive_line()
+                self._lines_read = read  # what the heartbeat looks at: one store per line
                 item = parse_stream_line(
                     line, self._decoder, self.method, self._request_id, self._notification
                 )
@@ -188,8 +254,18 @@ class Feed(Generic[T]):
                 self._finish(_Finished(result=end.result))
             except TRANSPORT_FAILURES as exc:
                 if self.finished is None:  # not closed by close()
-                    error = translate(exc, self.method, self._request_id, sent=True, limit=None)
-                    self._finish(_Finished(error=error))
+                    error = translate(
+                        exc,
+                        self.method,
+                        self._request_id,
+                        sent=True,
+                        deadline=NO_DEADLINE,
+                        stream=True,
+                    )
+                    if self._reconnect:
+                        connection = await self._resume(self._broken_because or str(error))
+                    else:
+                        self._finish(_Finished(error=error))
             except DaemonError as exc:
                 self._finish(_Finished(error=exc))
             else:
@@ -197,6 +273,85 @@ class Feed(Generic[T]):
                     _log.debug("%s stream: skipped a notification of another kind", self.method)
                     continue
                 self._deliver(item)  # type: ignore[arg-type]
+
+    def _arm_heartbeat(self) -> None:
+        liveness, backend = self._liveness, self._backend
+        if liveness is not None and backend is not None and self.finished is None:
+            when = backend.time() + liveness.heartbeat
+            self._heartbeat_timer = backend.call_at(when, self._on_heartbeat)
+
+    def _on_heartbeat(self) -> None:
+        """A heartbeat's timer: quiet since the last one, the conductor is asked."""
+        self._heartbeat_timer = None
+        liveness, backend = self._liveness, self._backend
+        if self.finished is not None or liveness is None or backend is None:
+            return
+        if self._lines_read != self._lines_at_last_beat:
+            self._lines_at_last_beat = self._lines_read
+            self._arm_heartbeat()
+            return
+        backend.spawn(partial(self._probe, liveness, backend))
+
+    async def _probe(self, liveness: Liveness, backend: Backend) -> None:
+        failure: Exception | None = None
+        try:
+            await liveness.probe(liveness.probe_timeout)
+        except ConductorStopping as stopping:
+            failure = stopping
+        except DaemonTimeoutError as timeout:
+            # Busy or silent, the conductor served no probe in time: from here
+            # the two cannot be told apart.
+            _log.debug("%s: liveness probe: %s", self.method, timeout)
+            failure = ConductorSilent()
+        except DaemonError as error:
+            self._fail(error)
+            return
+        if failure is not None:
+            deadline = Deadline(backend.time(), liveness.probe_timeout)
+            self._fail(
+                translate(failure, self.method, None, sent=True, deadline=deadline, stream=True)
+            )
+            return
+        self._arm_heartbeat()
+
+    def _fail(self, error: DaemonError) -> None:
+        if self._reconnect and self._connection is not None:
+            # The reader, woken by the closed connection, subscribes again.
+            self._broken_because = str(error)
+            self._connection.close()
+        elif self.finished is None:
+            _log.debug("%s stream ended by its liveness probe: %s", self.method, error)
+            self._finish(_Finished(error=error))
+
+    async def _resume(self, reason: str) -> Connection | None:
+        """Subscribe again until it works or the feed is closed; tell every block of the gap."""
+        broken_at = time.time()
+        backend = self._backend
+        assert backend is not None
+        _log.info("%s stream broke (%s): subscribing again", self.method, reason)
+        wait = _RESUME_FIRST_WAIT
+        while self.finished is None:
+            await anyio.sleep(wait * random.uniform(0.8, 1.2))
+            wait = min(2 * wait, _RESUME_LONGEST_WAIT)
+            if self.finished is not None:
+                break
+            try:
+                connection = await self._connect(backend)
+            except DaemonError as error:
+                _log.debug("%s stream not resumed yet: %s", self.method, error)
+                continue
+            if self.finished is not None:
+                connection.close()
+                break
+            self._connection, self._broken_because = connection, None
+            gap = StreamGap(broken_at=broken_at, resumed_at=time.time(), reason=reason)
+            for ref in self._subscriptions:
+                subscription = ref()
+                if subscription is not None:
+                    subscription.deliver_gap(gap)
+            self._arm_heartbeat()
+            return connection
+        return None
 
     def _deliver(self, item: T) -> None:
         # A method of its own, so that no frame that lives on keeps a subscription alive.
@@ -209,6 +364,9 @@ class Feed(Generic[T]):
         if self.finished is not None:
             return
         self.finished = finished
+        if self._heartbeat_timer is not None:
+            self._heartbeat_timer.cancel()
+            self._heartbeat_timer = None
         if self._connection is not None:
             self._connection.close()
         subscriptions, self._subscriptions = self._subscriptions, ()
@@ -297,6 +455,11 @@ class Subscription(EventStream[T]):
         self._buffer.append(item)
         self._wake()
 
+    def deliver_gap(self, gap: StreamGap) -> None:
+        """A gap in the feed's events: kept even when the buffer is full, never dropped."""
+        self._buffer.append(gap)  # type: ignore[arg-type]  # a reconnecting feed's T includes it
+        self._wake()
+
     def end(self, finished: _Finished) -> None:
         """The feed ended: the buffered items, then the end, reach the consumer."""
         self._ended = finished
@@ -322,8 +485,13 @@ class Subscription(EventStream[T]):
         finally:
             self._wakeup = None
         method = self._feed.method if self._feed is not None else "stream"
-        raise DaemonTimeoutError(
-            f"{method}: no message within {self._idle_timeout} s", method=method
+        raise translate(
+            DeadlinePassed(),
+            method,
+            None,
+            sent=True,
+            deadline=self._backend.deadline_after(self._idle_timeout),
+            stream=True,
         )
 
     def _wake(self) -> None:

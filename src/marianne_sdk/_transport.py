@@ -21,9 +21,15 @@ with epoll for every read would cost two system calls per response. On trio
 (and any other loop) the reading task itself waits for the socket with
 ``anyio.wait_readable``, which trio implements with one registration per wait.
 
+A connection is a connected stream socket, however it was made: a
+:class:`Connector` makes them for one conductor (:class:`UnixConnector` for
+a local socket; an ssh child's end of a socket pair for a remote one), and
+:func:`connection_type` chooses, once per event loop, how they are read.
+
 Nothing here knows about time: the pool ends a wait that outlived its
 caller's deadline by closing the connection under it (:meth:`Connection.expire`),
-which turns that wait into :class:`DeadlinePassed`.
+which turns that wait into :class:`DeadlinePassed`. Failures are the
+:mod:`._failures` of a connection, never public errors.
 """
 
 from __future__ import annotations
@@ -33,14 +39,15 @@ import os
 import socket
 import stat
 import weakref
-from collections.abc import Collection
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Collection
+from functools import partial
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import anyio
 import msgspec
 
-from ._backends import current_backend
-from ._errors import DaemonNotRunningError, RequestTooLargeError
+from ._backends import Backend, current_backend
+from ._failures import BadLine, DeadlinePassed, Disconnected, NotSent, Unreachable
 from ._peercred import check_peer
 
 if TYPE_CHECKING:
@@ -49,7 +56,8 @@ if TYPE_CHECKING:
 MAX_LINE_BYTES = 16_777_216
 """The conductor's line limit, newline included: longer lines are not processed."""
 
-_MAX_CONTENT = MAX_LINE_BYTES - 1
+MAX_CONTENT = MAX_LINE_BYTES - 1
+"""The longest line content the conductor processes, newline excluded."""
 _RECEIVE_SIZE = 65_536
 _LARGE_RECEIVE_SIZE = 1_048_576  # once a line has outgrown one read: fewer reads and waits
 _PAUSE_READING_AT = _LARGE_RECEIVE_SIZE  # buffered bytes holding a whole line
@@ -57,18 +65,6 @@ _PEEK_FLAGS = socket.MSG_PEEK | socket.MSG_DONTWAIT
 
 HANDSHAKE = b"\n"
 """A blank line: the conductor answers it with a -32700 error (``id`` null) and runs nothing."""
-
-
-class Disconnected(Exception):
-    """The peer closed or reset the connection; no partial line was pending."""
-
-
-class BadLine(Exception):
-    """The conductor sent a line that cannot be read: over the limit, or cut off."""
-
-
-class DeadlinePassed(Exception):
-    """The connection was closed under a wait because its caller's deadline passed."""
 
 
 async def receive_some(sock: socket.socket, size: int = _RECEIVE_SIZE) -> bytes:
@@ -85,7 +81,7 @@ _QUEUE_FULL_RETRY = 0.01
 
 
 async def connect(path: str) -> socket.socket:
-    """A non-blocking socket connected to ``path``; :class:`DaemonNotRunningError` if impossible.
+    """A non-blocking socket connected to ``path``; :class:`Unreachable` if impossible.
 
     Waits, trying again, while the listener's accept queue is full: bound it
     with a cancel scope.
@@ -99,7 +95,7 @@ async def connect(path: str) -> socket.socket:
             except BlockingIOError:
                 await anyio.sleep(_QUEUE_FULL_RETRY)
             except OSError as exc:
-                raise DaemonNotRunningError(_why_unreachable(path, exc)) from exc
+                raise Unreachable(_why_unreachable(path, exc)) from exc
             else:
                 return sock
     except BaseException:
@@ -115,18 +111,6 @@ def send_now(sock: socket.socket, data: bytes | memoryview) -> int:
         return 0
 
 
-async def send_all(sock: socket.socket, data: bytes, *, sent: int = 0) -> None:
-    """Write ``data`` past its first ``sent`` bytes to ``sock``, waiting while its buffer is full.
-
-    If cancelled, any part of ``data`` may have been written.
-    """
-    view = memoryview(data)[sent:]
-    while view:
-        view = view[send_now(sock, view) :]
-        if view:
-            await anyio.wait_writable(sock)
-
-
 class _HandshakeReply(msgspec.Struct):
     id: None
     error: dict[str, Any]
@@ -135,59 +119,96 @@ class _HandshakeReply(msgspec.Struct):
 _handshake_decoder = msgspec.json.Decoder(_HandshakeReply)
 
 
-def frame(payload: bytes) -> bytes:
-    """``payload`` as a line, or :class:`RequestTooLargeError` if the conductor would drop it."""
-    if len(payload) > _MAX_CONTENT:
-        raise RequestTooLargeError(
-            f"request of {len(payload)} bytes exceeds the conductor's line limit "
-            f"of {_MAX_CONTENT} bytes; it was not sent"
-        )
-    return payload + b"\n"
+class Opened(NamedTuple):
+    """A new connection's socket, connected and non-blocking, and what else it holds."""
+
+    sock: socket.socket
+    release: Callable[[], None] | None = None
+    """Frees the rest once the socket is closed (a remote connection's ssh child)."""
+
+
+class Connector(Protocol):
+    """How the connections to one conductor are made; the pool is given one."""
+
+    @property
+    def target(self) -> str:
+        """The conductor, as messages name it: a socket path or an ``ssh://`` URL."""
+
+    async def connect(self) -> Opened:
+        """A new connection to the conductor; :class:`Unreachable` (or a subclass) if impossible.
+
+        Waits as long as making it takes: the pool bounds it with a cancel
+        scope, and a cancelled connect leaves nothing behind.
+        """
+
+
+class UnixConnector:
+    """Connections to the conductor's local Unix socket, checked for whom it runs as."""
+
+    __slots__ = ("_trusted_uids", "target")
+
+    def __init__(self, path: str, trusted_uids: Collection[int] | None) -> None:
+        self.target = path
+        self._trusted_uids = trusted_uids
+
+    async def connect(self) -> Opened:
+        sock = await connect(self.target)
+        try:
+            check_peer(sock, self.target, self._trusted_uids)
+        except BaseException:
+            sock.close()
+            raise
+        return Opened(sock)
+
+
+def connection_type(backend: Backend) -> Callable[[Opened], Connection]:
+    """How connections are read on ``backend``'s loop: chosen once per loop, by the pool."""
+    loop = backend.asyncio_loop
+    if loop is None:
+        return Connection
+    return partial(_ReaderConnection, loop=loop)
 
 
 class Connection:
     """One Unix socket connection to the conductor, read line by line.
 
-    Use :meth:`open`; every I/O failure surfaces as :class:`Disconnected`,
-    :class:`BadLine` or (after :meth:`expire`) :class:`DeadlinePassed`,
-    after which the connection must be closed.
+    Made by the pool from a :class:`Connector`'s :class:`Opened` through
+    :func:`connection_type`. Every I/O failure surfaces as :class:`Disconnected`
+    (:class:`NotSent` when no byte of a request was written), :class:`BadLine`
+    or (after :meth:`expire`) :class:`DeadlinePassed`, after which the
+    connection must be closed.
     """
 
-    __slots__ = ("_buffer", "_closed", "_sock", "_timed_out")
+    __slots__ = ("__weakref__", "_buffer", "_closed", "_release", "_sock", "_timed_out")
 
-    def __init__(self, sock: socket.socket) -> None:
-        self._sock = sock
+    def __init__(self, opened: Opened) -> None:
+        self._sock = opened.sock
+        self._release = opened.release
         self._buffer = bytearray()
         self._closed = False
         self._timed_out = False
 
     @classmethod
     async def open(cls, path: str, trusted_uids: Collection[int] | None) -> Connection:
-        """Connect to the socket at ``path`` if it is served by one of ``trusted_uids``.
-
-        On asyncio a reader callback reads for the connection. Raises
-        :class:`DaemonNotRunningError` (or its subclass
-        :class:`UntrustedDaemonError`) when connecting is impossible.
-        """
-        sock = await connect(path)
-        asyncio_loop = current_backend().asyncio_loop
-        connection = cls(sock) if asyncio_loop is None else _ReaderConnection(sock, asyncio_loop)
-        try:
-            check_peer(connection._sock, path, trusted_uids)
-        except BaseException:
-            connection.close()
-            raise
-        return connection
+        """A connection to the local socket at ``path``, read as the running loop reads."""
+        opened = await UnixConnector(path, trusted_uids).connect()
+        return connection_type(current_backend())(opened)
 
     async def send_line(self, line: bytes) -> None:
-        """Write ``line`` (already framed by :func:`frame`, or :data:`HANDSHAKE`)."""
+        """Write ``line`` (a framed request, or :data:`HANDSHAKE`).
+
+        :class:`NotSent` says that none of it was written: the conductor
+        cannot have read any of it, so it may go out on another connection.
+        """
+        sent = 0
         try:
             # A line usually fits the socket's buffer: no coroutine to wait in.
             sent = send_now(self._sock, line)
-            if sent < len(line):
-                await send_all(self._sock, line, sent=sent)
+            while sent < len(line):
+                await anyio.wait_writable(self._sock)
+                sent += send_now(self._sock, memoryview(line)[sent:])
         except (anyio.ClosedResourceError, OSError) as exc:
-            raise self._failure(str(exc)) from exc
+            raise self._failure(str(exc), nothing_sent=sent == 0) from exc
 
     async def receive_line(self, *, eager: bool = True) -> bytes | bytearray:
         """The next line without its newline.
@@ -206,7 +227,7 @@ class Connection:
             buffer = self._buffer
             end = buffer.find(b"\n", searched)
             if end >= 0:
-                if end > _MAX_CONTENT:
+                if end > MAX_CONTENT:
                     break
                 if end == len(buffer) - 1:
                     # An answer usually ends its buffer: hand it over, uncopied.
@@ -216,11 +237,11 @@ class Connection:
                 line = buffer[:end]
                 del buffer[: end + 1]
                 return line
-            if len(buffer) > _MAX_CONTENT:
+            if len(buffer) > MAX_CONTENT:
                 break
             searched = len(buffer)
             await self._receive_more(eager)
-        raise BadLine(f"received a line longer than the limit of {_MAX_CONTENT} bytes")
+        raise BadLine(f"received a line longer than the limit of {MAX_CONTENT} bytes")
 
     async def _receive_more(self, eager: bool) -> None:
         """Wait for bytes, and add them to the buffer."""
@@ -238,11 +259,11 @@ class Connection:
             return BadLine(f"connection closed in the middle of a line ({len(self._buffer)} bytes)")
         return Disconnected("connection closed by the conductor")
 
-    def _failure(self, reason: str) -> Exception:
+    def _failure(self, reason: str, *, nothing_sent: bool = False) -> Exception:
         """What an I/O error means: the connection broke, or :meth:`expire` closed it."""
         if self._timed_out:
             return DeadlinePassed()
-        return Disconnected(reason)
+        return NotSent(reason) if nothing_sent else Disconnected(reason)
 
     async def handshake_reply(self) -> None:
         """Read the answer to :data:`HANDSHAKE`; anything else is a :class:`BadLine`."""
@@ -262,18 +283,10 @@ class Connection:
     def is_reusable(self) -> bool:
         """Whether an idle connection can carry a request: open, nothing unread, no EOF.
 
-        Never blocks: it peeks at the socket without reading.
+        Never blocks: it peeks at the socket itself, which knows of a peer
+        that closed or restarted even while the loop has not run since.
         """
-        if self._closed or self._buffer:
-            return False
-        try:
-            self._sock.recv(1, _PEEK_FLAGS)
-        except BlockingIOError:
-            return True
-        except OSError:
-            return False
-        # Either EOF (b"") or bytes nobody asked for: both end the connection's use.
-        return False
+        return not self._closed and not self._buffer and _socket_is_clean(self._sock)
 
     def expire(self) -> None:
         """Close the connection because its user's deadline passed.
@@ -296,19 +309,40 @@ class Connection:
         anyio.notify_closing(self._sock)
         self._close_socket()
 
+        self._release_rest()
+
     def close_unused(self) -> None:
         """Close the socket without the event loop, for finalizers (nothing can be awaited).
 
         Safe because no task can be using a connection whose owner is being collected.
         """
+        if self._closed:
+            return
         self._closed = True
         self._close_socket()
+        self._release_rest()
+
+    def forget(self) -> None:
+        """Drop a connection inherited by a forked child, touching nothing the parent uses.
+
+        Only this process's descriptor closes: the parent's connection, its
+        registration with the parent's event loop and any ssh child stay as
+        they are.
+        """
+        self._closed = True
+        self._release = None
+        self._sock.close()
 
     def _stop_reading(self) -> None:
         """End what reads for this connection; a reading task is woken by ``notify_closing``."""
 
     def _close_socket(self) -> None:
         self._sock.close()
+
+    def _release_rest(self) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release()
 
 
 class _ReaderConnection(Connection):
@@ -319,10 +353,10 @@ class _ReaderConnection(Connection):
     read.
     """
 
-    __slots__ = ("__weakref__", "_ended", "_loop", "_paused", "_release_socket", "_waiter")
+    __slots__ = ("_ended", "_loop", "_paused", "_release_socket", "_waiter")
 
-    def __init__(self, sock: socket.socket, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(sock)
+    def __init__(self, opened: Opened, *, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(opened)
         self._loop = loop
         self._waiter: asyncio.Future[None] | None = None
         self._ended: Exception | None = None
@@ -362,7 +396,7 @@ class _ReaderConnection(Connection):
                 self._loop.remove_reader(self._sock)
                 self._paused = True
             self._wake()
-        elif len(buffer) > _MAX_CONTENT:
+        elif len(buffer) > MAX_CONTENT:
             # No line can end within the limit now: receive_line says so.
             self._end(BadLine("line limit exceeded"))
 
@@ -397,9 +431,20 @@ class _ReaderConnection(Connection):
             raise self._ended
 
     def is_reusable(self) -> bool:
-        # The reader has already taken any unsolicited bytes or EOF into the
-        # buffer or ``_ended``: no need to peek.
-        return not self._closed and not self._buffer and self._ended is None
+        # What the reader callback has taken, and what the socket has that it
+        # has not run for yet (the loop may have been blocked since).
+        return (
+            not self._closed
+            and not self._buffer
+            and self._ended is None
+            and _socket_is_clean(self._sock)
+        )
+
+    def forget(self) -> None:
+        # The parent's loop shares the epoll instance: unregistering would
+        # unregister the parent's connection.
+        self._release_socket.detach()
+        super().forget()
 
     def _stop_reading(self) -> None:
         if self._ended is None:
@@ -407,6 +452,18 @@ class _ReaderConnection(Connection):
 
     def _close_socket(self) -> None:
         self._release_socket()
+
+
+def _socket_is_clean(sock: socket.socket) -> bool:
+    """Whether ``sock`` has neither unread bytes nor an end of stream nor an error pending."""
+    try:
+        sock.recv(1, _PEEK_FLAGS)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    # Either EOF (b"") or bytes nobody asked for: both end the connection's use.
+    return False
 
 
 def _on_readable(connection: weakref.ref[_ReaderConnection]) -> None:

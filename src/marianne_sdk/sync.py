@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import enum
 import inspect
+import os
 import threading
 import warnings
 import weakref
@@ -25,19 +26,19 @@ from concurrent.futures import Future
 from functools import partial
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Concatenate, Literal, ParamSpec, TypeVar
+from typing import Any, Concatenate, Literal, ParamSpec, TypeVar, overload
 
 import anyio
 from anyio.from_thread import BlockingPortal
 
 from . import _waiting
 from ._client import DaemonClient as AsyncDaemonClient
-from ._errors import DaemonError
 from ._generated import models
 from ._generated.methods import SyncMethods
 from ._invoke import NOT_GIVEN, EventStream, P, R, SyncEventStream, Timeout
-from ._messages import Params
+from ._messages import Params, client_closed
 from ._method import MethodInfo
+from ._streams import StreamGap
 
 __all__ = ["DaemonClient"]
 
@@ -88,8 +89,16 @@ class _LoopThread:
         self._thread.join()
 
 
-def _close_unclosed(loop_thread: _LoopThread, client: AsyncDaemonClient, name: str) -> None:
-    """The finalizer of a client nobody closed: at collection or at interpreter exit."""
+def _close_unclosed(
+    loop_thread: _LoopThread, client: AsyncDaemonClient, name: str, pid: int
+) -> None:
+    """The finalizer of a client nobody closed: at collection or at interpreter exit.
+
+    In a forked child the loop thread is the parent's, which the child does
+    not have: nothing there to close or wait for.
+    """
+    if os.getpid() != pid:
+        return
     warnings.warn(
         f"unclosed {name}: close it, or use it in a with block", ResourceWarning, stacklevel=1
     )
@@ -107,12 +116,15 @@ class DaemonClient(SyncMethods):
     or use it as a context manager: it owns a thread. A client left unclosed
     is closed when it is collected or the interpreter exits, with a
     ``ResourceWarning``; its thread never keeps a script alive.
+
+    In a process forked from the one that made it, the client starts afresh
+    on first use: a loop thread of its own, and connections of its own.
     """
 
     @_takes_arguments_of(AsyncDaemonClient.__init__)
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._closed = False
-        self._loop_thread = _LoopThread()
+        self._start_loop_thread()
         try:
             self._client = self._loop_thread.portal.call(
                 partial(AsyncDaemonClient, *args, **kwargs)
@@ -120,9 +132,26 @@ class DaemonClient(SyncMethods):
         except BaseException:
             self._loop_thread.stop()
             raise
+        self._watch_for_collection()
+
+    def _start_loop_thread(self) -> None:
+        self._loop_thread = _LoopThread()
+        self._pid = os.getpid()
+
+    def _watch_for_collection(self) -> None:
         self._finalizer = weakref.finalize(
-            self, _close_unclosed, self._loop_thread, self._client, repr(self)
+            self, _close_unclosed, self._loop_thread, self._client, repr(self), self._pid
         )
+
+    def _in_this_process(self) -> bool:
+        """Whether the client was made, or has started again, in this process."""
+        return self._pid == os.getpid()
+
+    def _restart_after_fork(self) -> None:
+        """In a forked child: a loop thread of this process's (the pool forgot the parent's)."""
+        self._finalizer.detach()
+        self._start_loop_thread()
+        self._watch_for_collection()
 
     def __repr__(self) -> str:
         client = getattr(self, "_client", None)
@@ -174,6 +203,8 @@ class DaemonClient(SyncMethods):
             return
         self._closed = True
         self._finalizer.detach()
+        if not self._in_this_process():
+            return  # the inherited connections were dropped at the fork
         try:
             self._loop_thread.portal.call(self._client.close)
         finally:
@@ -198,6 +229,27 @@ class DaemonClient(SyncMethods):
     ) -> SyncEventStream[Any]:
         return self._track(self._client._stream_typed(info, params, idle_timeout))
 
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[False] = False
+    ) -> SyncEventStream[models.ObserverEvent]: ...
+
+    @overload
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: Literal[True]
+    ) -> SyncEventStream[models.ObserverEvent | StreamGap]: ...
+
+    def monitor(
+        self, *, idle_timeout: float | None = None, reconnect: bool = False
+    ) -> SyncEventStream[models.ObserverEvent] | SyncEventStream[models.ObserverEvent | StreamGap]:
+        """The conductor's events: ``with client.monitor() as events``.
+
+        See :meth:`marianne_sdk.DaemonClient.monitor`, ``reconnect`` included.
+        """
+        if reconnect:
+            return self._track(self._client.monitor(idle_timeout=idle_timeout, reconnect=True))
+        return self._track(self._client.monitor(idle_timeout=idle_timeout))
+
     def _track(self, stream: EventStream[E]) -> SyncEventStream[E]:
         """``stream`` driven through the client's loop."""
         return _PortalEventStream(self, stream)
@@ -209,7 +261,9 @@ class DaemonClient(SyncMethods):
         left running, so the async client cleans up its connection.
         """
         if self._closed:
-            raise DaemonError("the client is closed: make a new one")
+            raise client_closed()
+        if not self._in_this_process():
+            self._restart_after_fork()
         future = self._loop_thread.portal.start_task_soon(call)
         try:
             return future.result()

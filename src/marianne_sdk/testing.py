@@ -56,7 +56,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from ._backends import BackgroundTask
 from ._fake_jobs import FakeRpcError, JobBook, most_recent
-from ._transport import MAX_LINE_BYTES, receive_some, send_all
+from ._transport import MAX_LINE_BYTES, receive_some, send_now
 
 __all__ = [
     "FakeDaemon",
@@ -85,6 +85,15 @@ VERSION = "0.1.0"
 _MONITOR_BUFFER = 100  # events a slow monitor stream may lag behind before new ones are dropped
 _BACKLOG = 100  # asyncio's default, which the conductor keeps
 _encoder = msgspec.json.Encoder()
+
+
+async def send_all(sock: socket.socket, data: bytes) -> None:
+    """Write all of ``data`` to the non-blocking ``sock``."""
+    view = memoryview(data)
+    while view:
+        view = view[send_now(sock, view) :]
+        if view:
+            await anyio.wait_writable(sock)
 
 
 class Fault(enum.StrEnum):
@@ -221,6 +230,9 @@ class FakeDaemon:
         self._changed: anyio.Event | None = None
         self._semaphore: anyio.Semaphore | None = None
         self._task_group: TaskGroup | None = None
+        self._accepting: anyio.CancelScope | None = None
+        self._connection_scopes: dict[socket.socket, anyio.CancelScope] = {}
+        self._silent = False
         self._stopped: anyio.Event | None = None
         self._background: BackgroundTask | None = None
         self._started_at = time.monotonic()
@@ -301,19 +313,31 @@ class FakeDaemon:
         if self._max_served is not None:
             self._semaphore = anyio.Semaphore(self._max_served)
         listener = _listen(self._path)
+        listening = True
         try:
             async with anyio.create_task_group() as task_group:
                 self._task_group = task_group
                 task_status.started()
-                while True:
-                    await anyio.wait_readable(listener)
-                    with contextlib.suppress(BlockingIOError):
-                        connection, _ = listener.accept()
-                        connection.setblocking(False)
-                        task_group.start_soon(self._handle_connection, connection)
+                with anyio.CancelScope() as self._accepting:
+                    while True:
+                        await anyio.wait_readable(listener)
+                        with contextlib.suppress(BlockingIOError):
+                            connection, _ = listener.accept()
+                            connection.setblocking(False)
+                            task_group.start_soon(self._handle_connection, connection)
+                # Stopping as the conductor does: nothing listens; the open
+                # connections are served until their clients close them.
+                _close(listener)
+                listening = False
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self._path)
+                for sock, scope in list(self._connection_scopes.items()):
+                    task_group.start_soon(_cancel_when_closed, sock, scope)
         finally:
+            self._accepting = None
             self._task_group = None
-            _close(listener)
+            if listening:
+                _close(listener)
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(self._path)
             self._stopped.set()
@@ -325,6 +349,46 @@ class FakeDaemon:
             self._task_group.cancel_scope.cancel()
         if self._stopped is not None:
             await self._stopped.wait()
+
+    async def stop_like_conductor(self, *, grace: float | None = None) -> None:
+        """Stop as conductor 0.1.0 stops on SIGTERM (protocol §1.8).
+
+        ``daemon.health`` reports ``shutting_down`` and new jobs are rejected;
+        then the listener closes (the socket file goes, nothing can connect),
+        and the fake waits for every open connection to be closed by its
+        client, as the conductor's ``Server.wait_closed()`` does. A monitor
+        block that never closes its stream would keep it waiting forever:
+        ``grace`` seconds bound the wait, after which :meth:`stop` closes them.
+        """
+        self.shutting_down = True
+        self._notify()
+        if self._accepting is not None:
+            self._accepting.cancel()
+        with anyio.move_on_after(grace):
+            while self.open_connections:
+                changed = self._changed = self._changed or anyio.Event()
+                await changed.wait()
+        await self.stop()
+
+    async def restart(self, *, keep_jobs: bool = True) -> None:
+        """Stop (as :meth:`stop` does), then serve again on the same socket path.
+
+        A conductor restarted with its registry knows the jobs it had; with
+        ``keep_jobs=False`` the fake forgets them. Faults, handlers and plans stay.
+        """
+        await self.__aexit__(None, None, None)
+        if not keep_jobs:
+            self._jobs.forget()
+        self.shutting_down = False
+        await self.__aenter__()
+
+    def go_silent(self) -> None:
+        """Accept and read as before, but answer nothing (not even the handshake) from now on."""
+        self._silent = True
+
+    def resume_answering(self) -> None:
+        """Answer again after :meth:`go_silent` (what was read meanwhile stays unanswered)."""
+        self._silent = False
 
     # ---- configuration --------------------------------------------------------------
 
@@ -441,14 +505,16 @@ class FakeDaemon:
         self.open_connections += 1
         self._notify()
         try:
-            if self._semaphore is None:
-                await self._serve_connection(sock)
-            else:
-                async with self._semaphore:
+            with anyio.CancelScope() as self._connection_scopes[sock]:
+                if self._semaphore is None:
                     await self._serve_connection(sock)
+                else:
+                    async with self._semaphore:
+                        await self._serve_connection(sock)
         except OSError:
             pass  # the client went away while we wrote
         finally:
+            del self._connection_scopes[sock]
             _close(sock)
             self.open_connections -= 1
             self._notify()
@@ -467,6 +533,8 @@ class FakeDaemon:
 
     async def _process(self, sock: socket.socket, line: bytes) -> bool:
         """Handle one line as the conductor does; False to close the connection."""
+        if self._silent:
+            return True
         try:
             request_id, method, params = self._parse(line)
         except _Unanswerable:
@@ -755,6 +823,22 @@ class ThreadedFakeDaemon:
 
         return self._portal.call(run)
 
+    def stop_like_conductor(self, *, grace: float | None = None) -> None:
+        """See :meth:`FakeDaemon.stop_like_conductor`."""
+        self._portal.call(partial(self._fake.stop_like_conductor, grace=grace))
+
+    def restart(self, *, keep_jobs: bool = True) -> None:
+        """See :meth:`FakeDaemon.restart`."""
+        self._portal.call(partial(self._fake.restart, keep_jobs=keep_jobs))
+
+    def go_silent(self) -> None:
+        """See :meth:`FakeDaemon.go_silent`."""
+        self.call(self._fake.go_silent)
+
+    def resume_answering(self) -> None:
+        """See :meth:`FakeDaemon.resume_answering`."""
+        self.call(self._fake.resume_answering)
+
     # ---- configuration (see FakeDaemon) ---------------------------------------
 
     def register(self, method: str, handler: Handler, *, notification: str | None = None) -> None:
@@ -882,6 +966,12 @@ class _LineReader:
             if not chunk:
                 return None
             self._buffer += chunk
+
+
+async def _cancel_when_closed(sock: socket.socket, scope: anyio.CancelScope) -> None:
+    """End a connection's handler once its client has closed it (a stream's, which writes only)."""
+    await _wait_closed(sock)
+    scope.cancel()
 
 
 async def _wait_closed(sock: socket.socket) -> None:

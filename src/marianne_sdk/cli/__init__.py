@@ -35,6 +35,8 @@ from ._exits import (
     EXIT_CONDUCTOR_BUSY,
     EXIT_ERROR,
     EXIT_INTERRUPTED,
+    EXIT_JOB_CANCELLED,
+    EXIT_JOB_FAILED,
     EXIT_NOT_RUNNING,
     EXIT_OK,
     EXIT_PROTOCOL,
@@ -53,6 +55,8 @@ __all__ = [
     "EXIT_CONDUCTOR_BUSY",
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
+    "EXIT_JOB_CANCELLED",
+    "EXIT_JOB_FAILED",
     "EXIT_NOT_RUNNING",
     "EXIT_OK",
     "EXIT_PROTOCOL",
@@ -171,6 +175,11 @@ def build_parser() -> argparse.ArgumentParser:
     submit.add_argument("config_path", metavar="CONFIG_PATH")
     submit.add_argument("--workspace", metavar="DIR", help="override the config's workspace")
     submit.add_argument("--fresh", action="store_true", help="start with clean state")
+    submit.add_argument(
+        "--wait",
+        action="store_true",
+        help="follow the job to its end, showing its progress; exit with its outcome",
+    )
     command("pause", _commands.pause, "pause a running job").add_argument(
         "job_id", metavar="JOB_ID"
     )
@@ -182,6 +191,12 @@ def build_parser() -> argparse.ArgumentParser:
         type=seconds,
         metavar="SECONDS",
         help="stop (exit 0) after SECONDS without an event",
+    )
+    watch.add_argument(
+        "--reconnect",
+        action="store_true",
+        help="when the conductor goes away, subscribe again once it is back (a line says what "
+        "was lost); without, exit with the error",
     )
     add_fake_daemon_options(
         command(

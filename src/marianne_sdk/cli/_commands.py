@@ -9,9 +9,11 @@ import msgspec
 
 from .._generated import models
 from .._generated.registry import METHODS
+from .._streams import StreamGap
 from ..sync import DaemonClient
 from ._arguments import UsageError, parse_params
 from ._exits import EXIT_OK, EXIT_REJECTED, report_error
+from ._follow import follow
 from ._output import cell, print_fields, print_json, print_table, show_fields, when
 
 
@@ -154,7 +156,9 @@ def submit(client: DaemonClient, args: argparse.Namespace) -> int:
     )
     response = client.submit_job(request)
     show_fields(args, response)
-    return refused(args, response.message) if response.status == "rejected" else EXIT_OK
+    if response.status == "rejected":
+        return refused(args, response.message)
+    return follow(client, response.job_id, args) if args.wait else EXIT_OK
 
 
 def pause(client: DaemonClient, args: argparse.Namespace) -> int:
@@ -184,10 +188,16 @@ def refused(args: argparse.Namespace, reason: str | None) -> int:
 
 def watch(client: DaemonClient, args: argparse.Namespace) -> int:
     try:
-        with client.monitor(idle_timeout=args.idle_timeout) as events:
+        with client.monitor(idle_timeout=args.idle_timeout, reconnect=args.reconnect) as events:
             for event in events:
                 if args.json:
                     print_json(event)
+                elif isinstance(event, StreamGap):
+                    print(
+                        f"{when(event.resumed_at, '%H:%M:%S')}  -- events from "
+                        f"{when(event.broken_at, '%H:%M:%S')} on were lost: {event.reason}",
+                        flush=True,
+                    )
                 else:
                     print(
                         f"{when(event.timestamp, '%H:%M:%S')}  {event.event:<24}  "

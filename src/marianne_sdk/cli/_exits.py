@@ -25,6 +25,8 @@ EXIT_REJECTED = 4
 EXIT_PROTOCOL = 5
 EXIT_TIMEOUT = 6
 EXIT_CONDUCTOR_BUSY = 7
+EXIT_JOB_FAILED = 9
+EXIT_JOB_CANCELLED = 10
 # As a shell reports a command ended by SIGINT or SIGPIPE.
 EXIT_INTERRUPTED = 128 + signal.SIGINT
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
@@ -59,6 +61,8 @@ exit codes:
   6  timeout (DaemonTimeoutError, TimeoutError)
   7  conductor busy: it is up, but every one of its connection slots stayed held
      by other programs until the timeout (ConductorBusyError)
+  9  submit --wait: the job failed
+  10 submit --wait: the job was cancelled
   130  interrupted (Ctrl-C); watch exits 0
   141  stdout closed early (e.g. piped into head); nothing is printed
 
