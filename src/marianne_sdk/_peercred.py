@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import struct
 import sys
 from collections.abc import Collection, Iterator
 
+from ._bridge import peer_credentials
 from ._failures import Untrusted
 
 logger = logging.getLogger("marianne_sdk")
@@ -46,9 +46,6 @@ class _ThisUserAndRoot(Collection[int]):
 DEFAULT_TRUSTED_UIDS: Collection[int] = _ThisUserAndRoot()
 """This process's uid (at the time of each check) and root."""
 
-# struct ucred: pid, uid, gid.
-_UCRED = struct.Struct("3i")
-
 
 def check_peer(
     sock: socket.socket, path: str | os.PathLike[str], trusted_uids: Collection[int] | None
@@ -60,12 +57,11 @@ def check_peer(
     """
     if trusted_uids is None:
         return
-    if sys.platform != "linux":
+    credentials = peer_credentials(sock)
+    if credentials is None:
         logger.debug("peer credentials are not checked on %s", sys.platform)
         return
-    pid, uid, _gid = _UCRED.unpack(
-        sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _UCRED.size)
-    )
+    pid, uid = credentials
     if uid in trusted_uids:
         return
     trusted = ", ".join(str(trusted_uid) for trusted_uid in sorted(trusted_uids)) or "none"

@@ -29,6 +29,7 @@ from ._arguments import (
     seconds,
     sockets,
 )
+from ._dial_stdio import DIAL_STDIO_EPILOG, DIAL_STDIO_HELP, dial_stdio
 from ._exits import (
     EPILOG,
     EXIT_BROKEN_PIPE,
@@ -95,6 +96,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     targets = sockets(args)
+    if args.command == "dial-stdio":
+        # The bridge resolves its own default: the socket of the host it runs on.
+        args.socket = targets[0] if targets else None
+        return dial_stdio(args)
     if len(targets) > 1 and args.command != "methods":
         return _run_fleet(args, targets)
     try:
@@ -250,4 +255,7 @@ def build_parser() -> argparse.ArgumentParser:
             options=["--socket", "--clone"],
         )
     )
+    dial = command("dial-stdio", None, DIAL_STDIO_HELP, options=["--socket", "--clone"])
+    dial.epilog = DIAL_STDIO_EPILOG
+    dial.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
