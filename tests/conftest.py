@@ -19,6 +19,9 @@ from tests.support import LogWatch
 from marianne_sdk import DaemonClient
 from marianne_sdk.testing import FakeDaemon
 
+# The private sshd (``sshd`` fixture) of the remote-conductor tests.
+pytest_plugins = ["tests.sshd"]
+
 BACKENDS: list[Any] = ["asyncio", "trio"]
 if importlib.util.find_spec("uvloop") is not None:
     BACKENDS.insert(1, pytest.param(("asyncio", {"use_uvloop": True}), id="uvloop"))

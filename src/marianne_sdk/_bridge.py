@@ -23,6 +23,11 @@ and exits with one of these statuses:
 - :data:`EXIT_UNTRUSTED` (82): the listener runs as another user;
 - 2: bad arguments.
 
+With ``--announce`` (what the SDK's ssh connections pass), the bridge writes
+:data:`ANNOUNCEMENT` and the path on standard error once the connection is
+made, so that whoever started it over ssh knows when ssh's own start is over
+and the conductor's part begins.
+
 It exits with 0 once a connection it made has ended. When standard input
 ends, the bridge shuts down the socket's sending side and goes on copying
 what the conductor still sends, until the conductor closes, standard output
@@ -52,6 +57,10 @@ EXIT_USAGE = 2
 EXIT_NO_SOCKET = 80
 EXIT_REFUSED = 81
 EXIT_UNTRUSTED = 82
+
+ANNOUNCE_OPTION = "--announce"
+ANNOUNCEMENT = "connected to "
+"""What follows :data:`PROGRAM` on the line ``--announce`` writes, before the socket path."""
 
 LINGER_SECONDS = 0.5
 """How long a conductor may stay silent after standard input ended."""
@@ -256,10 +265,16 @@ def _non_blocking(*fds: int) -> Iterator[None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Bridge standard input and output to the conductor socket ``argv[0]``; the exit status."""
+    """Bridge standard input and output to the socket ``argv``, ``[--announce] [SOCKET_PATH]``.
+
+    Returns the exit status.
+    """
     args = sys.argv[1:] if argv is None else list(argv)
-    if len(args) > 1:
-        sys.stderr.write(f"usage: {PROGRAM} [SOCKET_PATH]\n")
+    announce = args[:1] == [ANNOUNCE_OPTION]
+    if announce:
+        del args[0]
+    if len(args) > 1 or args[:1] == [ANNOUNCE_OPTION]:
+        sys.stderr.write(f"usage: {PROGRAM} [{ANNOUNCE_OPTION}] [SOCKET_PATH]\n")
         return EXIT_USAGE
     path = (args[0] if args else "") or os.environ.get(SOCKET_ENV_VAR) or DEFAULT_SOCKET_PATH
     try:
@@ -267,6 +282,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Refusal as refusal:
         sys.stderr.write(f"{PROGRAM}: {refusal}\n")
         return refusal.exit_status
+    if announce:
+        sys.stderr.write(f"{PROGRAM}: {ANNOUNCEMENT}{path}\n")
+        sys.stderr.flush()
     with sock, _non_blocking(0, 1):
         forward(sock)
     return 0

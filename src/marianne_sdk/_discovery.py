@@ -4,7 +4,8 @@ The conductor listens on ``/tmp/marianne.sock`` unless its config says
 otherwise; a clone conductor (``mzt --conductor-clone[=NAME]``) listens on a
 path derived from the clone's name. The conductor's own CLI does not read the
 config file to find a custom path, and neither does the SDK: a custom path is
-passed explicitly or through ``MARIANNE_SOCKET``.
+passed explicitly or through ``MARIANNE_SOCKET``. Either may also be an
+``ssh://`` URL: a conductor on another host (:mod:`._ssh`).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+
+from ._ssh import SSHTarget, is_ssh_target
 
 SOCKET_ENV_VAR = "MARIANNE_SOCKET"
 DEFAULT_SOCKET_PATH = Path("/tmp/marianne.sock")
@@ -52,3 +55,22 @@ def resolve_socket_path(
         return clone_socket_path("" if clone is True else str(clone))
     from_env = os.environ.get(SOCKET_ENV_VAR)
     return Path(from_env) if from_env else DEFAULT_SOCKET_PATH
+
+
+def resolve_target(
+    explicit: str | os.PathLike[str] | None = None, *, clone: str | bool | None = None
+) -> Path | SSHTarget:
+    """The conductor to connect to: a local socket, or an ``ssh://`` URL's remote one.
+
+    Chosen as :func:`resolve_socket_path` chooses; an ``ssh://`` URL, given or
+    in ``$MARIANNE_SOCKET``, is parsed (ValueError if malformed). A clone is
+    local: an ``ssh://`` URL names its socket path itself.
+    """
+    wants_clone = clone is not None and clone is not False
+    if explicit is None and not wants_clone:
+        explicit = os.environ.get(SOCKET_ENV_VAR) or None
+    if explicit is not None and is_ssh_target(explicit):
+        if wants_clone:
+            raise ValueError("pass either a socket path or a clone, not both")
+        return SSHTarget.parse(os.fspath(explicit))
+    return resolve_socket_path(explicit, clone=clone)

@@ -13,10 +13,11 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from .._discovery import resolve_socket_path
+from .._discovery import resolve_target
 from .._errors import DaemonError
 from ..sync import DaemonClient, Fleet
 from . import _commands, _fleet_commands
@@ -103,7 +104,7 @@ def _run(args: argparse.Namespace) -> int:
     if len(targets) > 1 and args.command != "methods":
         return _run_fleet(args, targets)
     try:
-        socket_path = resolve_socket_path(targets[0] if targets else None, clone=args.clone)
+        target = resolve_target(targets[0] if targets else None, clone=args.clone)
     except ValueError as error:
         raise UsageError(f"--socket and --clone: {error}") from None
     if args.command == "methods":
@@ -114,8 +115,10 @@ def _run(args: argparse.Namespace) -> int:
         args.socket = targets[0]
         return fake_daemon(args)
     if args.command == "record":
-        return record(args, str(socket_path))
-    return _reporting_errors(args, partial(DaemonClient, socket_path), args.run)
+        if not isinstance(target, Path):
+            raise UsageError("record proxies a local conductor socket, not an ssh:// target")
+        return record(args, str(target))
+    return _reporting_errors(args, partial(DaemonClient, str(target)), args.run)
 
 
 def _run_fleet(args: argparse.Namespace, targets: list[str]) -> int:
@@ -256,6 +259,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
     )
     dial = command("dial-stdio", None, DIAL_STDIO_HELP, options=["--socket", "--clone"])
+    dial.add_argument(
+        "--announce",
+        action="store_true",
+        help="once connected, say so on stderr (what the SDK's ssh connections wait for)",
+    )
     dial.epilog = DIAL_STDIO_EPILOG
     dial.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser

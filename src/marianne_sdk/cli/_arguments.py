@@ -56,7 +56,10 @@ OPTIONS: dict[str, tuple[Any, dict[str, Any]]] = {
         {
             "action": "append",
             "metavar": "PATH",
-            "help": "socket path; repeat it to ask several conductors (status, health, jobs, watch)",
+            "help": (
+                "socket path or ssh://[user@]host[:port][/path]; repeat it to ask several "
+                "conductors (status, health, jobs, watch)"
+            ),
         },
     ),
     "--clone": (

@@ -31,10 +31,11 @@ exit codes:
 
 
 def dial_stdio(args: argparse.Namespace) -> int:
+    announce = [_bridge.ANNOUNCE_OPTION] if args.announce else []
     if args.socket is None and args.clone is None:
-        return _bridge.main([])
+        return _bridge.main(announce)
     try:
         socket_path = resolve_socket_path(args.socket, clone=args.clone)
     except ValueError as error:
         raise UsageError(f"--socket and --clone: {error}") from None
-    return _bridge.main([str(socket_path)])
+    return _bridge.main([*announce, str(socket_path)])
