@@ -29,7 +29,7 @@ pytestmark = pytest.mark.anyio
 
 def make_pool(path: str | Path, *, size: int = 4, max_idle: float = 10.0) -> Pool:
     return Pool(
-        UnixConnector(str(path), None), size=size, max_idle_seconds=max_idle, connect_timeout=5.0
+        UnixConnector(str(path), None, connect_timeout=5.0), size=size, max_idle_seconds=max_idle
     )
 
 

@@ -184,7 +184,7 @@ class DaemonClient(AsyncMethods):
             self._path = Path(target.path or DEFAULT_SOCKET_PATH)
             idle_default = REMOTE_MAX_IDLE_SECONDS
         else:
-            connector = UnixConnector(str(target), trusted_uids)
+            connector = UnixConnector(str(target), trusted_uids, connect_timeout)
             self._path = target
             idle_default = LOCAL_MAX_IDLE_SECONDS
         self._target = connector.target
@@ -195,7 +195,6 @@ class DaemonClient(AsyncMethods):
             connector,
             size=pool_size,
             max_idle_seconds=max_idle_seconds,
-            connect_timeout=connect_timeout,
         )
         self._stream_buffer_size = stream_buffer_size
         positive_seconds("heartbeat", heartbeat)

@@ -46,7 +46,7 @@ from ._backends import (
     Wakeup,
     current_backend,
 )
-from ._failures import DeadlinePassed, NoSlot, PoolClosed, Unreachable
+from ._failures import DeadlinePassed, NoSlot, PoolClosed
 from ._transport import HANDSHAKE, Connection, Connector, Opened, connection_type
 
 PROBE_WINDOW = 0.2
@@ -145,11 +145,9 @@ class Pool:
         *,
         size: int,
         max_idle_seconds: float,
-        connect_timeout: float,
     ) -> None:
         self._connector = connector
         self._max_idle = max_idle_seconds
-        self._connect_timeout = connect_timeout
         self._capacity = _Capacity(size)
         self._queue: deque[_Caller] = deque()
         self._idle: list[tuple[Connection, float]] = []  # with when it went idle; oldest first
@@ -421,15 +419,10 @@ class Pool:
                 )
 
     async def _connect(self, deadline: Deadline) -> Connection:
-        """Connect within ``connect_timeout`` (connecting to a listening socket is immediate)."""
-        give_up = self._time() + self._connect_timeout
-        with anyio.CancelScope(deadline=min(deadline.at, give_up)):
+        """A new connection by ``deadline``; the connector bounds its own wait too."""
+        with anyio.CancelScope(deadline=deadline.at):
             return self._make_connection(await self._connector.connect())
-        if deadline.at <= give_up:
-            raise DeadlinePassed
-        raise Unreachable(
-            f"{self._connector.target} accepted no connection within {self._connect_timeout} s"
-        )
+        raise DeadlinePassed
 
     # ---- the event loop and the process ----
 

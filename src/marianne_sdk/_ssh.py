@@ -262,9 +262,8 @@ class SSHProcess:
     async def until_bridged(self) -> None:
         """Return once the bridge says it reached the conductor's socket.
 
-        Raises the failure that ssh's end means when it ends first. Bound it
-        with a cancel scope: ssh's ``ConnectTimeout`` covers only the TCP
-        connection, not a host that accepts it and then says nothing.
+        Raises the failure that ssh's end means when it ends first; bound it
+        with a cancel scope.
         """
         announced = f"{_bridge.PROGRAM}: {_bridge.ANNOUNCEMENT}".encode()
         while True:
@@ -275,6 +274,16 @@ class SSHProcess:
             if announced in self._said:
                 return
             del self._said[:-_STDERR_KEPT_BYTES]
+
+    def silence(self, seconds: float) -> SSHFailed:
+        """The failure of an ssh that has not reached the conductor's socket in ``seconds``."""
+        tail = self.stderr_tail()
+        return SSHFailed(
+            f"ssh to {self.target} did not reach the conductor's socket within {seconds} s"
+            + (f": {tail}" if tail else ""),
+            target=str(self.target),
+            stderr=tail,
+        )
 
     def stderr_tail(self) -> str:
         """ssh's last lines of standard error (its own, and the remote command's)."""
@@ -329,11 +338,19 @@ class SSHConnector:
     async def connect(self) -> Opened:
         process = SSHProcess.start(self._target, self._connect_timeout)
         try:
-            await process.until_bridged()
+            await self._until_bridged(process)
         except BaseException:
             process.close()
             raise
         return Opened(process.sock, release=process.close)
+
+    async def _until_bridged(self, process: SSHProcess) -> None:
+        # ssh's ConnectTimeout covers only its TCP connection: a host that
+        # accepts it and then says nothing is bounded here.
+        with anyio.move_on_after(self._connect_timeout):
+            await process.until_bridged()
+            return
+        raise process.silence(self._connect_timeout)
 
 
 class _LoopRef:

@@ -137,28 +137,36 @@ class Connector(Protocol):
     async def connect(self) -> Opened:
         """A new connection to the conductor; :class:`Unreachable` (or a subclass) if impossible.
 
-        Waits as long as making it takes: the pool bounds it with a cancel
-        scope, and a cancelled connect leaves nothing behind.
+        Gives up with :class:`Unreachable` once making it has taken the
+        connector's connect timeout, saying what it waited for; the pool
+        bounds it by its caller's deadline too, with a cancel scope, and a
+        cancelled connect leaves nothing behind.
         """
 
 
 class UnixConnector:
     """Connections to the conductor's local Unix socket, checked for whom it runs as."""
 
-    __slots__ = ("_trusted_uids", "target")
+    __slots__ = ("_connect_timeout", "_trusted_uids", "target")
 
-    def __init__(self, path: str, trusted_uids: Collection[int] | None) -> None:
+    def __init__(
+        self, path: str, trusted_uids: Collection[int] | None, connect_timeout: float
+    ) -> None:
         self.target = path
         self._trusted_uids = trusted_uids
+        self._connect_timeout = connect_timeout
 
     async def connect(self) -> Opened:
-        sock = await connect(self.target)
-        try:
-            check_peer(sock, self.target, self._trusted_uids)
-        except BaseException:
-            sock.close()
-            raise
-        return Opened(sock)
+        # Connecting to a listening socket is immediate: only a full accept queue waits.
+        with anyio.move_on_after(self._connect_timeout):
+            sock = await connect(self.target)
+            try:
+                check_peer(sock, self.target, self._trusted_uids)
+            except BaseException:
+                sock.close()
+                raise
+            return Opened(sock)
+        raise Unreachable(f"{self.target} accepted no connection within {self._connect_timeout} s")
 
 
 def connection_type(backend: Backend) -> Callable[[Opened], Connection]:
@@ -189,9 +197,11 @@ class Connection:
         self._timed_out = False
 
     @classmethod
-    async def open(cls, path: str, trusted_uids: Collection[int] | None) -> Connection:
+    async def open(
+        cls, path: str, trusted_uids: Collection[int] | None, connect_timeout: float = 5.0
+    ) -> Connection:
         """A connection to the local socket at ``path``, read as the running loop reads."""
-        opened = await UnixConnector(path, trusted_uids).connect()
+        opened = await UnixConnector(path, trusted_uids, connect_timeout).connect()
         return connection_type(current_backend())(opened)
 
     async def send_line(self, line: bytes) -> None:
