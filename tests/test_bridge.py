@@ -31,6 +31,14 @@ WAIT = 30.0
 BRIDGE = [sys.executable, "-c", _bridge.source()]
 DIAL_STDIO = [sys.executable, "-m", "marianne_sdk", "dial-stdio"]
 
+_PYTHON_37 = sorted(Path.home().glob(".pyenv/versions/3.7.*/bin/python3.7"))
+OLDEST_BRIDGE = pytest.param(
+    [str(_PYTHON_37[-1]) if _PYTHON_37 else "python3.7", "-c", _bridge.source()],
+    id="python3.7-c",
+    marks=pytest.mark.skipif(not _PYTHON_37, reason="no Python 3.7 under ~/.pyenv/versions"),
+)
+"""The bridge on the oldest python3 a conductor host may have."""
+
 
 def health(request_id: int) -> bytes:
     return json.dumps({"jsonrpc": "2.0", "id": request_id, "method": "daemon.health"}).encode()
@@ -80,12 +88,19 @@ async def finish(process: Process) -> tuple[int, bytes, bytes]:
         return await process.wait(), out, err
 
 
-@pytest.mark.parametrize("command", [BRIDGE, DIAL_STDIO], ids=["python3-c", "dial-stdio"])
+@pytest.mark.parametrize(
+    "command",
+    [
+        pytest.param(BRIDGE, id="python3-c"),
+        OLDEST_BRIDGE,
+        pytest.param(DIAL_STDIO, id="dial-stdio"),
+    ],
+)
 async def test_requests_pass_both_ways(fake: FakeDaemon, command: list[str]) -> None:
     args = (
-        [*command, str(fake.socket_path)]
-        if command is BRIDGE
-        else [*command, "--socket", str(fake.socket_path)]
+        [*command, "--socket", str(fake.socket_path)]
+        if command is DIAL_STDIO
+        else [*command, str(fake.socket_path)]
     )
     async with bridge(args) as process:
         assert process.stdin is not None
@@ -279,3 +294,43 @@ async def test_untrusted_listener_is_refused(socket_path: Path) -> None:
             assert _bridge.parse_untrusted(line) == (str(socket_path), 65534, listener.pid)
         finally:
             listener.kill()
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param([*BRIDGE, _bridge.ANNOUNCE_OPTION], id="python3-c"),
+        pytest.param([*DIAL_STDIO, _bridge.ANNOUNCE_OPTION], id="dial-stdio"),
+    ],
+)
+async def test_announce_says_on_stderr_when_the_socket_is_reached(
+    fake: FakeDaemon, args: list[str]
+) -> None:
+    """What an ssh connection waits for before it counts the conductor's part."""
+    socket_given = (
+        [str(fake.socket_path)] if args[1] == "-c" else ["--socket", str(fake.socket_path)]
+    )
+    async with bridge([*args, *socket_given]) as process:
+        assert process.stdin is not None
+        assert process.stderr is not None
+        announced = b""
+        with anyio.fail_after(WAIT):
+            while not announced.endswith(b"\n"):
+                announced += await process.stderr.receive(1)
+            await process.stdin.send(health(1) + b"\n")
+            answer = json.loads(await read_line(process))
+        status, rest, err = await finish(process)
+    expected = f"{_bridge.PROGRAM}: {_bridge.ANNOUNCEMENT}{fake.socket_path}\n".encode()
+    assert announced == expected
+    assert answer["id"] == 1
+    assert (status, rest, err) == (0, b"", b"")
+
+
+async def test_announce_is_not_said_when_the_socket_is_missing(tmp_path: Path) -> None:
+    missing = str(tmp_path / "missing.sock")
+    async with bridge([*BRIDGE, _bridge.ANNOUNCE_OPTION, missing]) as process:
+        status, out, err = await finish(process)
+    assert status == _bridge.EXIT_NO_SOCKET
+    assert out == b""
+    assert _bridge.ANNOUNCEMENT.encode() not in err
+    assert missing.encode() in err

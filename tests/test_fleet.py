@@ -332,3 +332,18 @@ async def test_a_reconnecting_monitor_gives_a_restarted_target_a_gap_of_its_own(
         (targets[1], "from.again"),
     ]
     assert events.failed == {}
+
+
+async def test_typed_methods_fan_out_and_decode_each_targets_result(paths: list[str]) -> None:
+    live, dead = paths[:2], paths[2]
+    async with serving(*live) as fakes, Fleet([*live, dead]) as fleet:
+        with anyio.fail_after(20):
+            statuses = await fleet.status()
+            listed = await fleet.list_jobs()
+    assert list(statuses.ok) == live
+    assert all(isinstance(status, DaemonStatus) for status in statuses.ok.values())
+    assert [fake.count("daemon.status") for fake in fakes] == [1, 1]
+    assert list(statuses.failed) == [dead]
+    assert isinstance(statuses.failed[dead], DaemonNotRunningError)
+    assert list(listed.ok) == live
+    assert all(jobs == [] for jobs in listed.ok.values())

@@ -105,3 +105,13 @@ def test_bad_arguments_are_refused_in_the_calling_thread(paths: list[str]) -> No
     with pytest.raises(ValueError, match="twice"):
         Fleet([paths[0], paths[0]])
     assert _loop_threads() == before
+
+
+def test_typed_methods_fan_out_and_decode_each_targets_result(paths: list[str]) -> None:
+    live, dead = paths[:2], paths[2]
+    with serving(*live), Fleet([*live, dead]) as fleet:
+        statuses = fleet.status(timeout=20)
+    assert list(statuses.ok) == live
+    assert all(isinstance(status, DaemonStatus) for status in statuses.ok.values())
+    assert list(statuses.failed) == [dead]
+    assert isinstance(statuses.failed[dead], DaemonNotRunningError)

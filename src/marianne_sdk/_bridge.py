@@ -4,7 +4,7 @@ A remote conductor is reached through ``ssh host <bridge>``: this program,
 run on the conductor's host, connects to the conductor's socket and then
 copies bytes unchanged, standard input to the socket and the socket to
 standard output, until either side closes. It uses the standard library only,
-so that a host where nothing is installed runs it as
+and what Python 3.7 has, so that a host where nothing is installed runs it as
 ``python3 -c SOURCE [SOCKET_PATH]``; the same code is the command
 ``marianne-sdk dial-stdio [--socket PATH]``.
 
@@ -259,7 +259,8 @@ def _non_blocking(*fds: int) -> Iterator[None]:
     try:
         yield
     finally:
-        for fd, blocking in zip(fds, was_blocking, strict=True):
+        # No zip(strict=True): the bridge runs on the remote host's python3, 3.7 or later.
+        for fd, blocking in zip(fds, was_blocking):  # noqa: B905
             with contextlib.suppress(OSError):
                 os.set_blocking(fd, blocking)
 

@@ -26,7 +26,8 @@ from ._client import DaemonClient
 from ._errors import DaemonError, DaemonTimeoutError
 from ._fleet_result import FleetResult
 from ._generated import models
-from ._invoke import NOT_GIVEN, AsyncFleetInvoker, EventStream, P, R, Timeout, positive_seconds
+from ._generated.fleet_methods import AsyncFleetMethods
+from ._invoke import NOT_GIVEN, EventStream, P, R, Timeout, positive_seconds
 from ._messages import Params
 from ._method import MethodInfo
 from ._streams import StreamGap
@@ -53,7 +54,7 @@ def _refused_before_sending(error: DaemonError) -> bool:
     return isinstance(error, ValueError) and error.request_id is None
 
 
-class Fleet(AsyncFleetInvoker):
+class Fleet(AsyncFleetMethods):
     """Several conductors at once: every call goes to each target, concurrently.
 
     Each target is what :class:`DaemonClient` takes as its socket (a socket

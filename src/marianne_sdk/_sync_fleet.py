@@ -16,7 +16,8 @@ from ._fleet import Fleet as AsyncFleet
 from ._fleet import FleetEventStream
 from ._fleet_result import FleetResult
 from ._generated import models
-from ._invoke import NOT_GIVEN, P, R, SyncFleetInvoker, Timeout
+from ._generated.fleet_methods import SyncFleetMethods
+from ._invoke import NOT_GIVEN, P, R, Timeout
 from ._messages import Params
 from ._method import MethodInfo
 from ._streams import StreamGap
@@ -24,7 +25,7 @@ from ._streams import StreamGap
 E = TypeVar("E")
 
 
-class Fleet(SyncFleetInvoker, BlockingForm[AsyncFleet]):
+class Fleet(SyncFleetMethods, BlockingForm[AsyncFleet]):
     """Blocking form of :class:`marianne_sdk.Fleet`: the same arguments and methods, without ``await``.
 
     Use it as ``with Fleet(targets) as fleet:``, or close it: it owns a

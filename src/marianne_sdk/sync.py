@@ -54,8 +54,13 @@ class DaemonClient(SyncMethods, BlockingForm[AsyncDaemonClient]):
 
     @property
     def socket_path(self) -> Path:
-        """The conductor socket this client talks to."""
+        """The conductor socket this client talks to; for an ``ssh://`` target, on its host."""
         return self._client.socket_path
+
+    @property
+    def target(self) -> str:
+        """The conductor, as messages name it: its socket path, or its ``ssh://`` URL."""
+        return self._client.target
 
     def call(self, method: str, params: Params = None, *, timeout: Timeout = NOT_GIVEN) -> Any:
         """Call ``method`` and return its result as decoded JSON (dicts, lists, ...).
