@@ -90,6 +90,22 @@ async def test_untyped_stream_yields_notification_params(
     assert (item["job_id"], item["sheet_num"], item["data"]) == ("j", 0, {"a": 1})
 
 
+async def test_typed_and_untyped_blocks_of_one_request_share_its_subscription(
+    fake: FakeDaemon, client: DaemonClient
+) -> None:
+    async with client.monitor() as typed, client.stream("daemon.monitor.stream", {}) as untyped:
+        await subscribed(fake)
+        fake.emit("custom.thing", job_id="j", data={"a": 1})
+        with anyio.fail_after(5):
+            event = await typed.__anext__()
+            item = await untyped.__anext__()
+    assert fake.count("daemon.monitor.stream") == 1, "one subscription for both blocks"
+    assert isinstance(event, ObserverEvent)
+    assert (event.event, event.job_id, event.data) == ("custom.thing", "j", {"a": 1})
+    assert isinstance(item, dict)
+    assert (item["event"], item["job_id"], item["data"]) == ("custom.thing", "j", {"a": 1})
+
+
 async def test_leaving_the_block_keeps_the_subscription_until_the_client_closes(
     fake: FakeDaemon, socket_path: Path
 ) -> None:

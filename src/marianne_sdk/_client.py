@@ -300,7 +300,12 @@ class DaemonClient(AsyncMethods):
         ``idle_timeout`` raises :class:`DaemonTimeoutError` when no message
         arrives for that long.
         """
-        _, params = checked(method, params)
+        info, params = checked(method, params)
+        if info is not None and info.streaming:
+            # The typed stream's feed, each item as builtins: blocks of the same
+            # request share one subscription however they were opened.
+            typed = msgspec.convert(params or {}, info.params_type)
+            return self._stream_typed(info, typed, idle_timeout, convert=msgspec.to_builtins)
         key = request_line(method, params, None)
         return self._subscription(
             key, method, partial(request_line, method, params), ANY_MESSAGE, None, idle_timeout
@@ -376,6 +381,7 @@ class DaemonClient(AsyncMethods):
         idle_timeout: float | None,
         *,
         reconnect: bool = False,
+        convert: Callable[[Any], Any] | None = None,
     ) -> EventStream[Any]:
         method_codec = codec(info)
         key = typed_line(method_codec, params, 0)  # also checks the params now, before any block
@@ -387,6 +393,7 @@ class DaemonClient(AsyncMethods):
             info.notification,
             idle_timeout,
             reconnect,
+            convert,
         )
 
     def _subscription(
@@ -398,6 +405,7 @@ class DaemonClient(AsyncMethods):
         notification: str | None,
         idle_timeout: float | None,
         reconnect: bool = False,
+        convert: Callable[[Any], Any] | None = None,
     ) -> EventStream[Any]:
         """A block reading the client's feed of ``key`` (the same request but for its id).
 
@@ -434,7 +442,7 @@ class DaemonClient(AsyncMethods):
                     found.observed = self._observers.stream(method, request_id, self._target)
             return found
 
-        return Subscription(feed, idle_timeout)
+        return Subscription(feed, idle_timeout, convert)
 
     async def _serves(self, timeout: float) -> None:
         """A stream's liveness probe: return if the conductor serves and is not shutting down."""

@@ -407,11 +407,13 @@ class Subscription(EventStream[T]):
 
     def __init__(
         self,
-        feed: Callable[[], Feed[T]],
+        feed: Callable[[], Feed[Any]],
         idle_timeout: float | None,
+        convert: Callable[[Any], T] | None = None,
     ) -> None:
         self._get_feed = feed
-        self._feed: Feed[T] | None = None
+        self._convert = convert  # what this block makes of the feed's items
+        self._feed: Feed[Any] | None = None
         self._buffer: deque[T] = deque()
         self._buffer_size = 0  # the feed's, once subscribed
         self._idle_timeout = idle_timeout
@@ -468,12 +470,12 @@ class Subscription(EventStream[T]):
             self._feed.unsubscribe(self)
         self._wake()
 
-    def deliver(self, item: T) -> None:
+    def deliver(self, item: Any) -> None:
         """An item from the feed (in the feed's reader task)."""
         if len(self._buffer) >= self._buffer_size:
             self._missed += 1
             return
-        self._buffer.append(item)
+        self._buffer.append(item if self._convert is None else self._convert(item))
         self._wake()
 
     def deliver_gap(self, gap: StreamGap) -> None:
