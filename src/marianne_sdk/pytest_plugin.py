@@ -24,6 +24,13 @@ there in any test once ``marianne-sdk`` is installed:
 ``marianne_sync_client``
     A :class:`marianne_sdk.sync.DaemonClient` connected to ``marianne_sync_fake``.
 
+``marianne_recording``
+    For a test marked ``@pytest.mark.marianne_recording``: the real
+    conductor's session recorded for it, replayed (or recorded, with
+    ``--marianne-record-mode=once|rewrite`` and ``--marianne-record-socket``)
+    on ``marianne_socket_path``, where ``marianne_client`` and
+    ``marianne_sync_client`` connect on such a test.
+
 A test uses either the async pair or the blocking pair: both serve on
 ``marianne_socket_path``, and a fake refuses a path another one serves.
 """
@@ -42,7 +49,13 @@ import pytest
 
 from . import sync
 from ._client import DaemonClient
+from ._pytest_recording import RecordingSession, is_recorded_test, refuse_a_fake
 from .testing import FakeDaemon, ThreadedFakeDaemon
+
+__all__ = ["RecordingSession"]
+
+# The recording workflow's options, marker, hooks and fixture (``marianne_recording``).
+pytest_plugins = ["marianne_sdk._pytest_recording"]
 
 _HAS_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
 
@@ -52,7 +65,11 @@ _SHORT_TMP = "/tmp" if Path("/tmp").is_dir() else None
 
 @pytest.fixture
 def marianne_socket_path() -> Iterator[Path]:
-    """A socket path in a fresh, short-named directory, removed after the test."""
+    """A socket path in a fresh, short-named directory, removed after the test.
+
+    On a test marked ``@pytest.mark.marianne_recording``, its recorded
+    session is served there (see ``marianne_recording``).
+    """
     directory = Path(tempfile.mkdtemp(prefix="marianne-", dir=_SHORT_TMP))
     yield directory / "conductor.sock"
     shutil.rmtree(directory, ignore_errors=True)
@@ -85,33 +102,71 @@ def marianne_client_options() -> dict[str, Any]:
 @pytest.fixture
 def marianne_fake(request: pytest.FixtureRequest) -> FakeDaemon:
     """A :class:`FakeDaemon` serving on the test's event loop (anyio or pytest-asyncio)."""
+    refuse_a_fake(request, "marianne_fake")
     fake: FakeDaemon = request.getfixturevalue(_runner_fixture(request, "fake"))
     return fake
 
 
 @pytest.fixture
-def marianne_client(request: pytest.FixtureRequest, marianne_fake: FakeDaemon) -> DaemonClient:
-    """A :class:`marianne_sdk.DaemonClient` connected to ``marianne_fake``, closed after the test."""
+def marianne_client(request: pytest.FixtureRequest) -> DaemonClient:
+    """A :class:`marianne_sdk.DaemonClient` connected to ``marianne_fake``, closed after the test.
+
+    On a test marked ``@pytest.mark.marianne_recording``, connected to its
+    recording instead (see ``marianne_recording``), with no heartbeat.
+    """
     client: DaemonClient = request.getfixturevalue(_runner_fixture(request, "client"))
     return client
 
 
 @pytest.fixture
 def marianne_sync_fake(
-    marianne_socket_path: Path, marianne_fake_options: dict[str, Any]
+    request: pytest.FixtureRequest,
+    marianne_socket_path: Path,
+    marianne_fake_options: dict[str, Any],
 ) -> Iterator[ThreadedFakeDaemon]:
     """A :class:`FakeDaemon` serving from a thread of its own (:meth:`FakeDaemon.in_thread`)."""
+    refuse_a_fake(request, "marianne_sync_fake")
     with FakeDaemon.in_thread(marianne_socket_path, **marianne_fake_options) as fake:
         yield fake
 
 
 @pytest.fixture
 def marianne_sync_client(
-    marianne_sync_fake: ThreadedFakeDaemon, marianne_client_options: dict[str, Any]
+    request: pytest.FixtureRequest, marianne_client_options: dict[str, Any]
 ) -> Iterator[sync.DaemonClient]:
-    """A blocking :class:`marianne_sdk.sync.DaemonClient` connected to ``marianne_sync_fake``."""
-    with sync.DaemonClient(marianne_sync_fake.socket_path, **marianne_client_options) as client:
+    """A blocking :class:`marianne_sdk.sync.DaemonClient` connected to ``marianne_sync_fake``.
+
+    On a test marked ``@pytest.mark.marianne_recording``, connected to its
+    recording instead (see ``marianne_recording``), with no heartbeat.
+    """
+    path, options = _client_target(request, "marianne_sync_fake", marianne_client_options)
+    with sync.DaemonClient(path, **options) as client:
         yield client
+
+
+# A recorded session replays only the calls it holds: the heartbeat's
+# ``daemon.health`` probes, which come when a stream is quiet for a while, are
+# not the test's own calls. Options the test gives still win.
+_RECORDED_CLIENT_OPTIONS: dict[str, Any] = {"heartbeat": None}
+
+
+def _client_target(
+    request: pytest.FixtureRequest, fake_fixture: str, options: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """The socket a client fixture connects to, and the client's options."""
+    if is_recorded_test(request):
+        session: RecordingSession = request.getfixturevalue("marianne_recording")
+        return str(session.socket_path), {**_RECORDED_CLIENT_OPTIONS, **options}
+    fake: FakeDaemon | ThreadedFakeDaemon = request.getfixturevalue(fake_fixture)
+    return fake.socket_path, options
+
+
+@pytest.fixture
+def _marianne_client_target(
+    request: pytest.FixtureRequest, marianne_client_options: dict[str, Any]
+) -> tuple[str, dict[str, Any]]:
+    """Where ``marianne_client`` connects (``marianne_fake``, or a recording), and its options."""
+    return _client_target(request, "marianne_fake", marianne_client_options)
 
 
 # Which plugin runs an async fixture depends on the test: the anyio plugin
@@ -145,9 +200,10 @@ async def _fake(
 
 
 async def _client(
-    marianne_fake: FakeDaemon, marianne_client_options: dict[str, Any]
+    _marianne_client_target: tuple[str, dict[str, Any]],
 ) -> AsyncIterator[DaemonClient]:
-    async with DaemonClient(marianne_fake.socket_path, **marianne_client_options) as client:
+    path, options = _marianne_client_target
+    async with DaemonClient(path, **options) as client:
         yield client
 
 
