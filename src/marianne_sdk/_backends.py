@@ -100,6 +100,16 @@ class Backend(abc.ABC):
     def call_at(self, when: float, callback: Callable[..., None], *args: Any) -> Timer:
         """Run ``callback(*args)`` (which must not await) at ``when`` on the loop's clock."""
 
+    async def checkpoint(self) -> None:
+        """Let other tasks run where an SDK await did not have to wait, if the loop expects it.
+
+        trio's rule is that every await of its API may switch tasks and be
+        cancelled, so a loop of calls that never wait still shares the CPU;
+        asyncio makes no such promise, and a switch there costs a loop
+        iteration per call, so only trio's backend does anything.
+        """
+        return
+
     def deadline_after(self, seconds: float | None) -> Deadline:
         """The deadline ``seconds`` from now (None: never); the one place seconds become one."""
         return NO_DEADLINE if seconds is None else Deadline(self.time() + seconds, seconds)
@@ -332,6 +342,9 @@ class _TrioBackend(Backend):
             return self._trio.lowlevel.current_trio_token() is self._token
         except RuntimeError:
             return False
+
+    async def checkpoint(self) -> None:
+        await self._trio.lowlevel.checkpoint()
 
     def time(self) -> float:
         return self._trio.current_time()

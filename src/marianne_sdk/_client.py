@@ -287,6 +287,8 @@ class DaemonClient(AsyncMethods):
         limit = self._limit(timeout)
         line = request_line(method, params, None)
         await self._request(method, None, line, None, idempotent, limit)
+        # Written without waiting for an answer, usually without waiting at all.
+        await self._pool.checkpoint()
 
     def stream(
         self, method: str, params: Params = None, *, idle_timeout: float | None = None

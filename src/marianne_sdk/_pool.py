@@ -426,6 +426,10 @@ class Pool:
 
     # ---- the event loop and the process ----
 
+    async def checkpoint(self) -> None:
+        """Let other tasks run, where the loop expects every await to (``Backend.checkpoint``)."""
+        await self._backend.checkpoint()
+
     def deadline_after(self, seconds: float | None) -> Deadline:
         """The deadline ``seconds`` from now on the running loop's clock (None: never)."""
         return self._bind().deadline_after(seconds)

@@ -452,6 +452,8 @@ class Subscription(EventStream[T]):
     async def __anext__(self) -> T:
         if self._feed is None and not self._closed:
             await self._subscribe()
+        if self._buffer and self._backend is not None:
+            await self._backend.checkpoint()  # the item is there, but trio expects a switch
         while not self._buffer:
             if self._closed:
                 raise StopAsyncIteration
