@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
+from tests.sshd import SSHServer
 from tests.support import LogWatch
 
 from marianne_sdk import ConnectionLostError, DaemonClient, DaemonError, JobRequest
@@ -76,6 +77,22 @@ async def test_a_span_per_call_with_the_json_rpc_attributes(
             "server.address": fake.socket_path,
             "network.transport": "unix",
         }
+
+
+async def test_a_call_over_ssh_names_the_url_and_tcp(
+    fake: FakeDaemon, spans: InMemorySpanExporter, sshd: SSHServer
+) -> None:
+    url = sshd.url(fake.socket_path)
+    async with DaemonClient(url, timeout=BOUND) as client:
+        await client.health()
+    [span] = finished(spans)
+    attributes = dict(span.attributes or {})
+    assert (span.name, attributes["server.address"], attributes["network.transport"]) == (
+        "daemon.health",
+        url,
+        "tcp",
+    )
+    assert fake.count("daemon.health") == 1
 
 
 async def test_a_rejected_call_has_error_status_and_its_exception(

@@ -41,6 +41,7 @@ except ModuleNotFoundError as _missing:  # pragma: no cover - depends on the ins
 
 from ._errors import ConnectionLostError
 from ._observing import Call, Observer, Stream, add_observer, remove_observer
+from ._ssh import is_ssh_target
 from ._streams import StreamGap
 
 __all__ = ["CONNECTION_WAIT", "MarianneInstrumentor"]
@@ -83,7 +84,8 @@ def _attributes(method: str, request_id: int | None, target: str) -> dict[str, s
         "rpc.method": method,
         "rpc.jsonrpc.version": "2.0",
         "server.address": target,
-        "network.transport": "unix",
+        # An ssh:// target's bytes cross the network inside ssh's TCP connection.
+        "network.transport": "tcp" if is_ssh_target(target) else "unix",
     }
     if request_id is not None:
         attributes["rpc.jsonrpc.request_id"] = str(request_id)
