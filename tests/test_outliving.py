@@ -82,6 +82,8 @@ def test_a_forked_child_calls_on_its_own_connection_and_exits(socket_path: Path,
         calls = ledger(socket_path)["whoami"]
 
     parent, calling, idle = report["parent"], report["calling"], report["idle"]
+    assert report["idle_before_fork"] == 1, "the parent kept its connection for 30 s"
+    assert calling["inherited_idle"] == idle["inherited_idle"] == 0, "forgotten at the fork"
     assert idle["status"] == 0, "a child that never touched the client exits at once"
     assert calling["status"] == 0, "a child that called exits"
     assert calling["answer"] == calling["pid"], "the child got its own answer"

@@ -38,9 +38,18 @@ def _whoami(client: Any, mode: str) -> Any:
     return anyio.run(call, backend=mode)
 
 
+def _idle_connections(client: Any, mode: str) -> int:
+    """The pooled connections the client holds, without touching any of them."""
+    pool = client._client._pool if mode == "sync" else client._pool
+    idle: int = pool.idle_connections
+    return idle
+
+
 def _child(client: Any, mode: str, uses_client: bool, report: int) -> None:
+    # Before anything runs in the child: what it inherited must be forgotten already.
+    inherited = _idle_connections(client, mode)
     answer = _whoami(client, mode) if uses_client else None
-    os.write(report, json.dumps(answer).encode())
+    os.write(report, json.dumps({"answer": answer, "inherited_idle": inherited}).encode())
     sys.exit(0)  # through atexit, where an inherited blocking client used to hang
 
 
@@ -63,8 +72,8 @@ def _fork(client: Any, mode: str, uses_client: bool) -> dict[str, Any]:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     with os.fdopen(read_end, "rb") as report:
-        answer = report.read()
-    return {"pid": pid, "status": status, "answer": json.loads(answer) if answer else None}
+        said = json.loads(report.read() or b"{}")
+    return {"pid": pid, "status": status, **said}
 
 
 def main(socket_path: str, mode: str) -> None:
@@ -74,6 +83,7 @@ def main(socket_path: str, mode: str) -> None:
         else AsyncDaemonClient(socket_path, max_idle_seconds=30)
     )
     first = _whoami(client, mode)
+    idle_before_fork = _idle_connections(client, mode)
     calling = _fork(client, mode, uses_client=True)
     idle = _fork(client, mode, uses_client=False)
     again = _whoami(client, mode)
@@ -87,6 +97,7 @@ def main(socket_path: str, mode: str) -> None:
                 "again": again,
                 "calling": calling,
                 "idle": idle,
+                "idle_before_fork": idle_before_fork,
             }
         ),
         flush=True,
