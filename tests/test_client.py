@@ -430,7 +430,7 @@ def test_a_client_streams_on_one_event_loop_after_another(socket_path: Path) -> 
         assert asyncio.run(one_event(3)) == "loop.3"
 
 
-async def test_on_trio_notifications_and_buffered_events_let_other_tasks_run(
+async def test_on_trio_notifications_let_other_tasks_run(
     fake: FakeDaemon, client: DaemonClient
 ) -> None:
     """trio's rule: every await of an API may switch tasks. asyncio makes no such promise."""
@@ -444,24 +444,15 @@ async def test_on_trio_notifications_and_buffered_events_let_other_tasks_run(
             await anyio.lowlevel.checkpoint()
 
     await client.health()  # a pooled connection is idle, so notify() need not wait
-    async with anyio.create_task_group() as task_group, client.monitor() as events:
+    async with anyio.create_task_group() as task_group:
         task_group.start_soon(other_task)
-        await fake.wait_for(lambda: fake.monitor_subscribers == 1)
-        for index in range(20):
-            fake.emit("test.event", job_id=str(index))
         with anyio.fail_after(10):
-            assert (await anext(events)).job_id == "0"
-            await fake.wait_for(lambda: len(events._buffer) >= 19)  # held by the block
-            turns = 0
-            buffered = [(await anext(events)).job_id for _ in range(19)]
-            turns_while_reading = turns
+            await anyio.lowlevel.checkpoint()
             turns = 0
             for _ in range(20):
                 await client.notify("daemon.health")
             turns_while_notifying = turns
             await fake.wait_for(lambda: fake.count("daemon.health") == 21)
         task_group.cancel_scope.cancel()
-    assert buffered == [str(index) for index in range(1, 20)]
     if on_trio:
-        assert turns_while_reading >= 19
         assert turns_while_notifying >= 20

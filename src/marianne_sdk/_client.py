@@ -41,7 +41,7 @@ from ._messages import (
     checked,
     client_closed,
     codec,
-    lost,
+    connection_lost,
     parse,
     request_line,
     translate,
@@ -88,7 +88,7 @@ P = TypeVar("P", bound=msgspec.Struct)
 R = TypeVar("R")
 
 
-def _unary(method: str, params: Params) -> tuple[Any, bool]:
+def _unary_params(method: str, params: Params) -> tuple[Any, bool]:
     """Checked params of an untyped call or notification, and whether it may be sent twice."""
     info, params = checked(method, params)
     if info is not None and info.streaming:
@@ -270,11 +270,11 @@ class DaemonClient(AsyncMethods):
         :class:`DaemonError` subclass of its code; a passed deadline raises
         :class:`DaemonTimeoutError`.
         """
-        params, idempotent = _unary(method, params)
-        limit = self._limit(timeout)
+        params, idempotent = _unary_params(method, params)
+        seconds = self._timeout_seconds(timeout)
         request_id = next(self._ids)
         line = request_line(method, params, request_id)
-        return await self._request(method, request_id, line, ANY_RESPONSE, idempotent, limit)
+        return await self._request(method, request_id, line, ANY_RESPONSE, idempotent, seconds)
 
     async def notify(
         self, method: str, params: Params = None, *, timeout: Timeout = NOT_GIVEN
@@ -283,10 +283,10 @@ class DaemonClient(AsyncMethods):
 
         Returns once the request is written; nothing tells whether it succeeded.
         """
-        params, idempotent = _unary(method, params)
-        limit = self._limit(timeout)
+        params, idempotent = _unary_params(method, params)
+        seconds = self._timeout_seconds(timeout)
         line = request_line(method, params, None)
-        await self._request(method, None, line, None, idempotent, limit)
+        await self._request(method, None, line, None, idempotent, seconds)
         # Written without waiting for an answer, usually without waiting at all.
         await self._pool.checkpoint()
 
@@ -334,13 +334,13 @@ class DaemonClient(AsyncMethods):
         return is_supported(status.version, CONDUCTOR_VERSIONS)
 
     async def _call_typed(self, info: MethodInfo[P, R], params: P, timeout: Timeout) -> R:
-        limit = self._limit(timeout)
+        seconds = self._timeout_seconds(timeout)
         request_id = next(self._ids)
         method_codec = codec(info)
         line = typed_line(method_codec, params, request_id)
         decoder = method_codec.response
         result: R = await self._request(
-            info.name, request_id, line, decoder, info.idempotent, limit
+            info.name, request_id, line, decoder, info.idempotent, seconds
         )
         if info is DAEMON_STATUS and not self._version_seen:
             self._version_seen = True
@@ -455,7 +455,7 @@ class DaemonClient(AsyncMethods):
         if self._feeds.get(key) is feed:
             del self._feeds[key]
 
-    def _limit(self, timeout: Timeout) -> float | None:
+    def _timeout_seconds(self, timeout: Timeout) -> float | None:
         if timeout is NOT_GIVEN:
             return self._timeout
         return positive_seconds("timeout", timeout)
@@ -467,19 +467,19 @@ class DaemonClient(AsyncMethods):
         line: bytes,
         decoder: msgspec.json.Decoder[Response[Any]] | None,
         idempotent: bool,
-        limit: float | None,
+        seconds: float | None,
         call: Call | None = None,
     ) -> Any:
-        """Send ``line`` (and read its response unless ``decoder`` is None) within ``limit``.
+        """Send ``line`` (and read its response unless ``decoder`` is None) within ``seconds``.
 
         The deadline covers waiting for a connection, connecting, sending,
         reading and a retry. Observed, the call is ``call``.
         """
         if call is None and self._observers.active:
             return await self._observers.call(
-                self._request, self._target, method, request_id, line, decoder, idempotent, limit
+                self._request, self._target, method, request_id, line, decoder, idempotent, seconds
             )
-        deadline = self._pool.deadline_after(limit)
+        deadline = self._pool.deadline_after(seconds)
         started = time.perf_counter()
         possibly_executed = False
         attempts = 0
@@ -492,7 +492,7 @@ class DaemonClient(AsyncMethods):
                 possibly_executed = possibly_executed or exc.possibly_executed
                 if attempts == 2 or (possibly_executed and not idempotent):
                     if possibly_executed and not exc.possibly_executed:
-                        raise lost(method, request_id, possibly_executed=True) from exc
+                        raise connection_lost(method, request_id, possibly_executed=True) from exc
                     raise
                 _log.debug("%s (id %s): %s; sending again", method, request_id, exc)
                 continue

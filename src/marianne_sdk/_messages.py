@@ -382,7 +382,9 @@ def translate(
             possibly_executed=False,
             method=method,
         )
-    return lost(method, request_id, possibly_executed=sent and not isinstance(failure, NotSent))
+    return connection_lost(
+        method, request_id, possibly_executed=sent and not isinstance(failure, NotSent)
+    )
 
 
 def client_closed() -> DaemonError:
@@ -390,7 +392,9 @@ def client_closed() -> DaemonError:
     return DaemonError("the client is closed: make a new one")
 
 
-def lost(method: str, request_id: int | None, *, possibly_executed: bool) -> ConnectionLostError:
+def connection_lost(
+    method: str, request_id: int | None, *, possibly_executed: bool
+) -> ConnectionLostError:
     if possibly_executed:
         what = "after the request was sent: it may have run"
     else:

@@ -452,8 +452,10 @@ class Subscription(EventStream[T]):
     async def __anext__(self) -> T:
         if self._feed is None and not self._closed:
             await self._subscribe()
-        if self._buffer and self._backend is not None:
-            await self._backend.checkpoint()  # the item is there, but trio expects a switch
+        # An item already buffered is taken without a switch, even on trio: a
+        # consumer that switched per item would let the reader, which takes
+        # up to _YIELD_EVERY lines a turn, overrun its buffer in a burst. The
+        # buffer bounds such a run; then the block waits.
         while not self._buffer:
             if self._closed:
                 raise StopAsyncIteration

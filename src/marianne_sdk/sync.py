@@ -81,7 +81,7 @@ class DaemonClient(SyncMethods, BlockingForm[AsyncDaemonClient]):
         Use as ``with client.stream(m) as events: for params in events``. See
         :meth:`marianne_sdk.DaemonClient.stream`.
         """
-        return self._track(self._client.stream(method, params, idle_timeout=idle_timeout))
+        return self._blocking_stream(self._client.stream(method, params, idle_timeout=idle_timeout))
 
     def check_conductor_version(self, *, timeout: Timeout = NOT_GIVEN) -> bool | None:
         """Whether the conductor's version is one the schema was written for.
@@ -100,7 +100,7 @@ class DaemonClient(SyncMethods, BlockingForm[AsyncDaemonClient]):
     def _stream_typed(
         self, info: MethodInfo[P, Any], params: P, idle_timeout: float | None
     ) -> SyncEventStream[Any]:
-        return self._track(self._client._stream_typed(info, params, idle_timeout))
+        return self._blocking_stream(self._client._stream_typed(info, params, idle_timeout))
 
     @overload
     def monitor(
@@ -120,10 +120,12 @@ class DaemonClient(SyncMethods, BlockingForm[AsyncDaemonClient]):
         See :meth:`marianne_sdk.DaemonClient.monitor`, ``reconnect`` included.
         """
         if reconnect:
-            return self._track(self._client.monitor(idle_timeout=idle_timeout, reconnect=True))
-        return self._track(self._client.monitor(idle_timeout=idle_timeout))
+            return self._blocking_stream(
+                self._client.monitor(idle_timeout=idle_timeout, reconnect=True)
+            )
+        return self._blocking_stream(self._client.monitor(idle_timeout=idle_timeout))
 
-    def _track(self, stream: EventStream[E]) -> SyncEventStream[E]:
+    def _blocking_stream(self, stream: EventStream[E]) -> SyncEventStream[E]:
         """``stream`` driven through the client's loop."""
         return PortalEventStream(self, stream)
 
