@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -64,6 +65,7 @@ LISTED = [
     }
 ]
 NOT_FOUND = {"code": -32000, "message": "Job 'nope' not found", "data": None}
+HEALTH = {"status": "ok", "pid": 4242, "uptime_seconds": 3.0, "shutting_down": False}
 
 
 def event(name: str, sheet_num: int = 0) -> dict[str, Any]:
@@ -251,16 +253,141 @@ async def test_a_request_not_in_the_recording_is_refused_or_falls_back(
 ) -> None:
     recording = session(tmp_path / "session.ndjson")
     async with FakeDaemon(socket_path, recording=recording) as fake, client_of(fake) as client:
-        with pytest.raises(DaemonError, match=r"daemon\.health .*is not in the recording") as miss:
-            await client.health()
+        with pytest.raises(DaemonError, match=r"daemon\.ready .*is not in the recording") as miss:
+            await client.readiness()
         assert miss.value.code == -32603
-        assert miss.value.data == {"method": "daemon.health", "params": {}}
+        assert miss.value.data == {"method": "daemon.ready", "params": {}}
     async with (
         FakeDaemon(socket_path, recording=recording, fallback=True) as fake,
         client_of(fake) as client,
     ):
-        assert (await client.health()).status == "ok", "the simulation answers"
+        assert (await client.readiness()).status == "ready", "the simulation answers"
         assert await client.status() == typed(STATUS, registry.DAEMON_STATUS), "the recording"
+
+
+async def test_a_subscription_arriving_late_gets_the_events_due_before_it(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    """Sent on its own connection, a subscription may reach the fake after the answer
+    its events followed: they are held for it, not dropped."""
+    recording = session(tmp_path / "session.ndjson")
+    async with FakeDaemon(socket_path, recording=recording) as fake, client_of(fake) as client:
+        await client.submit_job(JobRequest(config_path="/tmp/nightly.yaml"))
+        assert fake.monitor_subscribers == 0, "the job's events are due, with nobody to take them"
+        async with client.monitor() as events:
+            with anyio.fail_after(BOUND):
+                first = [await anext(events), await anext(events)]
+            await client.get_job_status("nightly")
+            with anyio.fail_after(BOUND):
+                then = [await anext(events), await anext(events)]
+    assert first + then == [
+        typed_event(event("job.started")),
+        typed_event(event("sheet.started", 1)),
+        typed_event(event("sheet.completed", 1)),
+        typed_event(event("job.completed")),
+    ]
+
+
+async def test_events_keep_their_recorded_order_whatever_order_their_answers_go_in(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    recording = Recording(tmp_path / "crossing.ndjson")
+    recording.subscribe(2)
+    recording.call("job.status", {"job_id": "nightly"}, result=RUNNING, connection=1)
+    recording.events(2, event("job.started"))
+    recording.call("job.list", {}, result=LISTED, connection=3)
+    recording.events(2, event("job.completed"))
+    path = recording.write()
+    async with FakeDaemon(socket_path, recording=path) as fake, client_of(fake) as client:
+        async with client.monitor() as events:
+            with anyio.fail_after(BOUND):
+                await fake.wait_for(lambda: fake.monitor_subscribers == 1)
+            await client.list_jobs()  # answered first: its event waits for the one before it
+            await client.get_job_status("nightly")
+            with anyio.fail_after(BOUND):
+                seen = [await anext(events), await anext(events)]
+        assert fake.unused() == []
+    assert seen == [typed_event(event("job.started")), typed_event(event("job.completed"))]
+
+
+async def test_each_subscription_gets_the_events_recorded_on_it(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    recording = Recording(tmp_path / "two.ndjson")
+    recording.subscribe(2)
+    recording.subscribe(3)
+    recording.call("job.submit", SUBMIT_PARAMS, result=SUBMITTED)
+    recording.events(2, event("job.started"))
+    recording.events(3, event("sheet.started", 1))
+    recording.call("job.status", {"job_id": "nightly"}, result=RUNNING)
+    recording.events(3, event("sheet.completed", 1))
+    recording.events(2, event("job.completed"))
+    path = recording.write()
+    async with (
+        FakeDaemon(socket_path, recording=path) as fake,
+        client_of(fake) as first_client,
+        client_of(fake) as second_client,  # a client's monitor() blocks share one subscription
+        first_client.monitor() as first,
+    ):
+        with anyio.fail_after(BOUND):
+            await fake.wait_for(lambda: fake.monitor_subscribers == 1)
+        async with second_client.monitor() as second:  # the second recorded subscription
+            with anyio.fail_after(BOUND):
+                await fake.wait_for(lambda: fake.monitor_subscribers == 2)
+            await first_client.submit_job(JobRequest(config_path="/tmp/nightly.yaml"))
+            await first_client.get_job_status("nightly")
+            with anyio.fail_after(BOUND):
+                to_first = [await anext(first), await anext(first)]
+                to_second = [await anext(second), await anext(second)]
+    assert to_first == [typed_event(event("job.started")), typed_event(event("job.completed"))]
+    assert to_second == [
+        typed_event(event("sheet.started", 1)),
+        typed_event(event("sheet.completed", 1)),
+    ]
+
+
+async def test_daemon_health_gets_the_recorded_answers_then_the_fakes(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    recording = Recording(tmp_path / "health.ndjson")
+    recording.call("daemon.health", {}, result=HEALTH)
+    recording.call("daemon.status", {}, result=STATUS)
+    path = recording.write()
+    async with FakeDaemon(socket_path, recording=path) as fake, client_of(fake) as client:
+        never_asked = [call.method for call in fake.unused()]
+        recorded = await client.health()
+        answered = await client.health()
+        unused = [call.method for call in fake.unused()]
+        assert fake.count("daemon.health") == 2
+    assert never_asked == ["daemon.health", "daemon.status"]
+    assert recorded.pid == HEALTH["pid"], "the recorded answer, first"
+    assert (answered.status, answered.pid) == ("ok", os.getpid()), "then the fake's own"
+    assert unused == ["daemon.status"], "the fake's answer took nothing from the recording"
+
+
+async def test_a_quiet_replayed_stream_outlives_its_liveness_probes(
+    socket_path: Path, tmp_path: Path
+) -> None:
+    """The client probes a quiet stream with ``daemon.health``, more often than recorded."""
+    recording = Recording(tmp_path / "quiet.ndjson")
+    recording.subscribe(2)
+    recording.call("daemon.health", {}, result=HEALTH)
+    recording.call("job.submit", SUBMIT_PARAMS, result=SUBMITTED)
+    recording.events(2, event("job.started"), event("job.completed"))
+    path = recording.write()
+    async with (
+        FakeDaemon(socket_path, recording=path) as fake,
+        DaemonClient(fake.socket_path, timeout=BOUND, heartbeat=0.05) as client,
+    ):
+        async with client.monitor() as events:
+            with anyio.fail_after(BOUND):
+                await fake.wait_for(lambda: fake.count("daemon.health") >= 3)
+            await client.submit_job(JobRequest(config_path="/tmp/nightly.yaml"))
+            with anyio.fail_after(BOUND):
+                seen = [await anext(events), await anext(events)]
+        unused = fake.unused()
+    assert seen == [typed_event(event("job.started")), typed_event(event("job.completed"))]
+    assert unused == [], "a probe took the recorded daemon.health"
 
 
 def test_a_threaded_fake_replays(socket_path: Path, tmp_path: Path) -> None:
@@ -300,7 +427,7 @@ def test_the_command_line_fake_replays_and_says_what_it_never_replayed(
             with sync.DaemonClient(socket_path, timeout=BOUND) as client:
                 assert client.status() == typed(STATUS, registry.DAEMON_STATUS)
                 with pytest.raises(DaemonError, match="not in the recording"):
-                    client.health()
+                    client.readiness()
         finally:
             served.terminate()
             _, errors = served.communicate(timeout=BOUND)

@@ -3,24 +3,46 @@
 A request is matched by its method and its canonical params (key order and
 whitespace do not matter), never by its id; the Nth identical request gets
 the Nth recorded answer to that method and those params, so concurrent
-callers do not depend on the order in which their requests arrive. The
-monitor events recorded after an answer, up to the next answer (or the next
-subscription), are pushed to the open subscriptions once that answer has
-been sent again.
+callers do not depend on the order in which their requests arrive.
+
+A recorded monitor event belongs to the subscription it was recorded on,
+and becomes due once the answer it followed (up to the next answer or
+subscription) has been sent again. It then goes to the replayed
+subscription that took that recorded one (the Nth identical subscription
+takes the Nth recorded), and to no other. A subscription that arrives after
+its events became due gets them then: clients send a subscription and the
+request whose answer its events follow on different connections, so their
+order at the fake is a race the replay must not depend on. Each
+subscription gets its events in their recorded order, an event held until
+those recorded before it are due too.
+
+``daemon.health``, the client's liveness probe of a quiet stream (its own
+traffic, not the program's), takes a recorded answer while one is left, and
+is answered by the fake's handler when none is: see :func:`answers_itself`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 from collections import defaultdict, deque
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+import anyio
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from .._recording import Direction, Exchange, read_recording
 
 MONITOR = "daemon.monitor.stream"
+LIVENESS_PROBE = "daemon.health"
 _MONITOR_EVENT = "monitor.event"
+
+Monitor = Callable[[Callable[[], None]], AsyncGenerator[Any, None]]
+"""``monitor(on_subscribed)``: a subscription to the fake's own events (``emit``, jobs)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,13 +64,31 @@ class RecordedCall:
     answer: dict[str, Any] | None
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
+class Notification:
+    """A recorded monitor event, and the recorded subscription it was delivered to."""
+
+    event: Any
+    subscription: Replayable | None = field(repr=False)
+    """None when no subscription was recorded on its connection: it goes to every one."""
+    due: bool = False
+    """Whether the answer it followed has been sent again (or its subscription opened)."""
+
+
+@dataclass(slots=True, eq=False)
 class Replayable:
     """A recorded call, with the monitor events that followed its answer."""
 
     call: RecordedCall
-    events: list[Any] = field(default_factory=list)
+    events: list[Notification] = field(default_factory=list)
+    """Due once this call is replayed: the events recorded after its answer."""
     replayed: bool = False
+    received: list[Notification] = field(default_factory=list, repr=False)
+    """A subscription's: the events recorded on it, in order."""
+    sent: int = 0
+    """A subscription's: how many of ``received`` the replayed one was given."""
+    sink: MemoryObjectSendStream[Any] | None = field(default=None, repr=False)
+    """A subscription's, while replayed: where its events go."""
 
 
 class Replay:
@@ -71,6 +111,45 @@ class Replay:
         replayable.replayed = True
         return replayable
 
+    def due(self, replayable: Replayable) -> list[Any]:
+        """Make the events that followed ``replayable``'s answer due, once it is sent again.
+
+        Each goes to the replayed subscription that corresponds to the recorded
+        one it was delivered to, now or once that subscription arrives; the
+        events recorded on no subscription are returned, for every open one.
+        """
+        everyone = []
+        for notification in replayable.events:
+            notification.due = True
+            if notification.subscription is None:
+                everyone.append(notification.event)
+            else:
+                _deliver(notification.subscription)
+        return everyone
+
+    @contextlib.asynccontextmanager
+    async def subscribed(
+        self, subscription: Replayable, monitor: Monitor
+    ) -> AsyncIterator[AsyncGenerator[Any, None]]:
+        """The events of the replayed ``subscription``, while the block runs.
+
+        Its recorded events as they become due (those due already first), and
+        the fake's own events through ``monitor``; the subscription counts
+        among the fake's subscribers once the block is entered.
+        """
+        send, receive = anyio.create_memory_object_stream[Any](math.inf)
+        async with send, receive, anyio.create_task_group() as forwarding:
+            registered = anyio.Event()
+            forwarding.start_soon(_forward, monitor(registered.set), send.clone())
+            await registered.wait()
+            subscription.sink = send
+            try:
+                _deliver(subscription)
+                yield _receive(receive)
+            finally:
+                subscription.sink = None
+                forwarding.cancel_scope.cancel()
+
     def miss_message(self, method: str, params: dict[str, Any]) -> str:
         """Why a request got no recorded answer, for its error response."""
         recorded = sum(
@@ -91,6 +170,41 @@ class Replay:
         return [replayable.call for replayable in self._calls if not replayable.replayed]
 
 
+def answers_itself(method: str) -> bool:
+    """Whether the fake answers ``method`` itself when the recording has no answer left.
+
+    Only ``daemon.health``: a client asks it whenever a stream has been quiet
+    for its heartbeat, which a replay cannot reproduce as recorded.
+    """
+    return method == LIVENESS_PROBE
+
+
+def _deliver(subscription: Replayable) -> None:
+    """Send the replayed ``subscription`` its due events, in recorded order, if it is open."""
+    received = subscription.received
+    while (sink := subscription.sink) is not None and subscription.sent < len(received):
+        notification = received[subscription.sent]
+        if not notification.due:
+            return  # held until those recorded before it are due
+        try:
+            sink.send_nowait(notification.event)
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
+            subscription.sink = None
+            return
+        subscription.sent += 1
+
+
+async def _forward(events: AsyncGenerator[Any, None], send: MemoryObjectSendStream[Any]) -> None:
+    async with send, contextlib.aclosing(events):
+        async for event in events:
+            send.send_nowait(event)
+
+
+async def _receive(receive: MemoryObjectReceiveStream[Any]) -> AsyncGenerator[Any, None]:
+    async for event in receive:
+        yield event
+
+
 def canonical(params: Any) -> str:
     """``params`` as one text whatever its key order and whitespace."""
     return json.dumps(params, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
@@ -103,14 +217,16 @@ def key(method: str, params: dict[str, Any]) -> tuple[str, str]:
 def _calls(exchanges: list[Exchange]) -> list[Replayable]:
     """The recorded requests, each paired with its answer and the events after that answer.
 
-    An answer is paired by connection and id, as the conductor answers. A line
-    recorded as raw text and a response to nothing recorded (the reply to the
-    client's blank handshake line) take no part.
+    An answer is paired by connection and id, as the conductor answers; an
+    event belongs to the latest subscription recorded on its connection. A
+    line recorded as raw text and a response to nothing recorded (the reply
+    to the client's blank handshake line) take no part.
     """
     calls: list[Replayable] = []
     awaiting: dict[tuple[int, str], Replayable] = {}
+    subscriptions: dict[int, Replayable] = {}  # by connection
     latest: Replayable | None = None  # whose answer (or subscription) came last
-    early_events: list[Any] = []  # events before any answer: pushed with the first
+    early_events: list[Notification] = []  # events before any answer: due with the first
     for exchange in exchanges:
         message = exchange.message
         if exchange.raw is not None or not isinstance(message, dict):
@@ -124,11 +240,14 @@ def _calls(exchanges: list[Exchange]) -> list[Replayable]:
                 awaiting[exchange.connection, canonical(message["id"])] = replayable
             if replayable.call.method != MONITOR:
                 continue
+            subscriptions[exchange.connection] = replayable
         elif "id" not in message:
             if message.get("method") == _MONITOR_EVENT:
-                (latest.events if latest is not None else early_events).append(
-                    message.get("params")
-                )
+                subscription = subscriptions.get(exchange.connection)
+                notification = Notification(message.get("params"), subscription)
+                if subscription is not None:
+                    subscription.received.append(notification)
+                (latest.events if latest is not None else early_events).append(notification)
             continue
         else:
             answered = awaiting.pop((exchange.connection, canonical(message["id"])), None)

@@ -33,7 +33,7 @@ from ._envelopes import (
     result_response,
 )
 from ._faults import Fault, Injections, answer_line
-from ._replay import MONITOR, RecordedCall, Replay, Replayable
+from ._replay import MONITOR, RecordedCall, Replay, Replayable, answers_itself
 from ._threaded import ThreadedFakeDaemon
 from ._wire import LineReader, accept, close, listen, remove_socket_file, send_all, wait_closed
 
@@ -71,7 +71,14 @@ class FakeDaemon:
     are answered from the recording instead: see the testing guide's
     "Replaying a recorded session". A request the recording lacks gets an
     error response saying so, or, with ``fallback=True``, the simulation's
-    answer; :meth:`unused` lists the recorded requests never replayed.
+    answer; :meth:`unused` lists the recorded requests never replayed. A
+    recorded monitor event goes to the replayed subscription matching the one
+    it was recorded on, in recorded order, once the answer it followed is
+    sent again, or when that subscription arrives if it comes later.
+    ``daemon.health``, which a client sends on its own when a stream is quiet
+    for its ``heartbeat``, gets the recorded answers while any are left, then
+    the fake's own answer, even without ``fallback``: an answer of its own
+    takes nothing from the recording (:meth:`unused` does not change).
 
     Serving refuses with :class:`SocketInUseError` when something listens on
     ``socket_path`` already; a stale socket file there is replaced.
@@ -483,7 +490,7 @@ class FakeDaemon:
             replayed = self._replay.take(method, params)
             if replayed is not None:
                 return await self._replay_call(sock, replayed, request_id, fault)
-            if not self._fallback:
+            if not (self._fallback or answers_itself(method)):
                 message = self._replay.miss_message(method, params)
                 data = {"method": method, "params": params}
                 response = error_response(_REPLAY_MISS, message, request_id, data)
@@ -513,18 +520,20 @@ class FakeDaemon:
         self, sock: socket.socket, replayed: Replayable, request_id: RequestId, fault: Fault | None
     ) -> bool:
         """Answer as recorded, with this request's id; then push the events that followed."""
-        recorded = replayed.call.answer
+        recorded, replay = replayed.call.answer, self._replay
+        assert replay is not None
         if recorded is None:
             if replayed.call.method != MONITOR:
                 return True  # the conductor had not answered it either
-            events = self._conductor.monitor(partial(self._push, replayed.events))
-            return await self._stream(sock, events, "monitor.event", request_id)
+            async with replay.subscribed(replayed, self._conductor.monitor) as events:
+                self._push(replay.due(replayed))
+                return await self._stream(sock, events, "monitor.event", request_id)
         if "error" in recorded:
             response = {"jsonrpc": "2.0", "error": recorded["error"], "id": request_id}
         else:
             response = result_response(recorded.get("result"), request_id)
         keep_open = await self._respond(sock, response, fault)
-        self._push(replayed.events)
+        self._push(replay.due(replayed))
         return keep_open
 
     def _push(self, events: list[Any]) -> None:
