@@ -55,7 +55,7 @@ from .testing import FakeDaemon, ThreadedFakeDaemon
 __all__ = ["RecordingSession"]
 
 # The recording workflow's options, marker, hooks and fixture (``marianne_recording``).
-pytest_plugins = ["marianne_sdk._pytest_recording"]
+pytest_plugins: list[str] = ["marianne_sdk._pytest_recording"]
 
 _HAS_PYTEST_ASYNCIO = importlib.util.find_spec("pytest_asyncio") is not None
 
