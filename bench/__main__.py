@@ -1,5 +1,9 @@
 """``python -m bench``: measure the SDK against the floor, and by pool size; print the tables.
 
+Then the same server over ssh (:mod:`bench.remote`): the SDK against the SDK
+on the local socket and against the floor over ssh, opening a connection,
+and fleet fan-out; where sshd cannot run, one line says why they are skipped.
+
 ``--smoke`` runs every workload once with tiny counts: it proves the benchmark
 still works and says nothing about speed.
 """
@@ -18,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import remote_report, report
 from bench.harness import (
     PLACEMENTS,
     ROOT,
@@ -27,6 +31,7 @@ from bench.harness import (
     own_cpu_seconds,
     run_all,
 )
+from bench.remote import run_remote
 from bench.workloads import WORKLOADS, available_clients
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -79,6 +84,9 @@ def main(argv: list[str] | None = None) -> int:
         default="shared",
         help="server and client on one CPU (default), on two, or wherever the OS puts them",
     )
+    parser.add_argument(
+        "--no-remote", action="store_true", help="leave out the rows over ssh (bench.remote)"
+    )
     args = parser.parse_args(argv)
     repeats = 1 if args.smoke else args.repeats
     clients = available_clients()
@@ -89,16 +97,24 @@ def main(argv: list[str] | None = None) -> int:
     busy, own = machine_busy_seconds(), own_cpu_seconds()
     meta = _meta(clients, repeats, args.smoke, args.placement)
     runs, imports = run_all(clients, repeats, smoke=args.smoke, placement=args.placement)
+    if args.no_remote:
+        remote: dict[str, Any] = {"skipped": "--no-remote"}
+    else:
+        remote = run_remote(clients, smoke=args.smoke, placement=args.placement)
     # CPU that other processes took meanwhile: a busy machine makes a run untrustworthy.
     meta["other_cpu_seconds"] = (machine_busy_seconds() - busy) - (own_cpu_seconds() - own)
     rows = report.summarise(runs)
     import_rows = report.summarise_imports(imports)
+    remote_summary = remote_report.summarise(remote)
     found = report.targets(rows, import_rows)
+    if remote_summary is not None:
+        found += remote_report.targets(remote_summary)
     meta["total_seconds"] = time.perf_counter() - started
 
     output = args.output or RESULTS / f"bench-{time.strftime('%Y%m%d-%H%M%S')}.json"
     output.parent.mkdir(parents=True, exist_ok=True)
     document = report.as_json(meta, runs, rows, import_rows, found)
+    document["remote"] = remote_report.as_json(remote, remote_summary)
     output.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
 
     print(report.table(rows, import_rows))
@@ -107,7 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.observed_table(rows))
     print()
+    if remote_summary is None:
+        print(remote_report.skipped_line(remote))
+    else:
+        print(remote_report.tables(remote_summary))
+    print()
     print(report.verdicts(found))
+    if remote_summary is not None:
+        print(
+            f"\nremote: {len(remote['paired'])} paired run(s) and "
+            f"{len(remote['fleet']) + len(remote['far_fleet'])} fleet run(s) "
+            f"in {remote['seconds']:.0f} s"
+        )
     print(
         f"\n{len(runs)} pairs x {repeats} repeat(s) in {meta['total_seconds']:.0f} s; "
         f"other processes used {meta['other_cpu_seconds']:.1f} CPU-s meanwhile; {output}"

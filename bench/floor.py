@@ -7,18 +7,69 @@ this.
 Concurrent callers share a fixed set of connections (``lanes``), caller ``i``
 using lane ``i % lanes`` under that lane's lock, since a conductor connection
 carries one request at a time.
+
+A lane is a Unix socket to the conductor, or (``spawn``) one end of a socket
+pair whose other end is the standard input and output of a command, such as
+``ssh host socat - UNIX-CONNECT:path``: the floor of a remote conductor.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
 from typing import Any
 
 import trio
 
 _LIMIT = 16 * 1024 * 1024
 _RECEIVE_SIZE = 65_536
+
+_EXIT_WAIT = 5.0
+"""Seconds spawned commands have to exit once their input ended, before SIGKILL."""
+
+
+class Commands:
+    """Commands each talking NDJSON on its standard input and output: one lane each."""
+
+    def __init__(self, argv: Sequence[str], lanes: int) -> None:
+        self.sockets: list[socket.socket] = []
+        self._processes: list[subprocess.Popen[bytes]] = []
+        try:
+            for _ in range(lanes):
+                ours, theirs = socket.socketpair()
+                self.sockets.append(ours)
+                with theirs:
+                    self._processes.append(
+                        subprocess.Popen(
+                            argv,
+                            stdin=theirs.fileno(),
+                            stdout=theirs.fileno(),
+                            stderr=subprocess.DEVNULL,
+                            start_new_session=True,
+                        )
+                    )
+                ours.setblocking(False)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Close the lanes (the commands see the end of their input) and reap every command."""
+        for sock in self.sockets:
+            sock.close()
+        give_up = time.monotonic() + _EXIT_WAIT
+        for process in self._processes:
+            try:
+                process.wait(timeout=max(0.0, give_up - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(OSError):
+                    process.kill()
+                process.wait()
 
 
 def _request(method: str, params: dict[str, Any] | None, request_id: int) -> bytes:
@@ -39,6 +90,16 @@ class AsyncioFloor:
     async def connect(cls, path: str, lanes: int) -> AsyncioFloor:
         """Open ``lanes`` connections to ``path``."""
         return cls([await asyncio.open_unix_connection(path, limit=_LIMIT) for _ in range(lanes)])
+
+    @classmethod
+    async def spawn(cls, commands: Commands) -> AsyncioFloor:
+        """A lane on each of ``commands``' sockets."""
+        return cls(
+            [
+                await asyncio.open_unix_connection(sock=sock, limit=_LIMIT)
+                for sock in commands.sockets
+            ]
+        )
 
     async def call(self, method: str, params: dict[str, Any] | None = None, caller: int = 0) -> Any:
         """One request/response on the caller's lane; the decoded result."""
@@ -101,6 +162,13 @@ class TrioFloor:
     async def connect(cls, path: str, lanes: int) -> TrioFloor:
         """Open ``lanes`` connections to ``path``."""
         return cls([await trio.open_unix_socket(path) for _ in range(lanes)])
+
+    @classmethod
+    async def spawn(cls, commands: Commands) -> TrioFloor:
+        """A lane on each of ``commands``' sockets."""
+        return cls(
+            [trio.SocketStream(trio.socket.from_stdlib_socket(sock)) for sock in commands.sockets]
+        )
 
     async def call(self, method: str, params: dict[str, Any] | None = None, caller: int = 0) -> Any:
         """One request/response on the caller's lane; the decoded result."""

@@ -62,7 +62,7 @@ def cpu_sets(placement: str) -> tuple[set[int] | None, set[int] | None]:
 
 
 @contextlib.contextmanager
-def _affinity(cpus: set[int] | None) -> Iterator[None]:
+def affinity(cpus: set[int] | None) -> Iterator[None]:
     """Run the block, and so the processes it starts, on ``cpus``."""
     if cpus is None:
         yield
@@ -92,26 +92,55 @@ def own_cpu_seconds() -> float:
 @contextlib.contextmanager
 def canned_server(events: int, cpus: set[int] | None, kind: Server = "canned") -> Iterator[str]:
     """A :mod:`bench.server` process, for as long as the block lasts; yields its socket path."""
-    with tempfile.TemporaryDirectory(prefix="marianne-bench-") as directory:
-        path = str(Path(directory) / "conductor.sock")
-        options = ["--conductor"] if kind == "conductor" else []
-        with _affinity(cpus):
-            server = subprocess.Popen(
-                [sys.executable, "-m", "bench.server", path, str(events), *options],
-                cwd=ROOT,
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-        try:
+    with canned_servers(1, events, cpus, kind) as (path,):
+        yield path
+
+
+@contextlib.contextmanager
+def canned_servers(
+    count: int,
+    events: int,
+    cpus: set[int] | None,
+    kind: Server = "canned",
+    answer_after: float = 0.0,
+) -> Iterator[list[str]]:
+    """``count`` :mod:`bench.server` processes, started at once; yields their socket paths.
+
+    ``answer_after``: seconds each waits before each answer (a host across a network).
+    """
+    options = ["--conductor"] if kind == "conductor" else []
+    if answer_after:
+        options += ["--answer-after", str(answer_after)]
+    with (
+        tempfile.TemporaryDirectory(prefix="marianne-bench-") as directory,
+        contextlib.ExitStack() as stack,
+    ):
+        paths = [str(Path(directory) / f"conductor-{index}.sock") for index in range(count)]
+        servers = []
+        with affinity(cpus):
+            for path in paths:
+                server = subprocess.Popen(
+                    [sys.executable, "-m", "bench.server", path, str(events), *options],
+                    cwd=ROOT,
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                stack.callback(_stop, server)
+                servers.append(server)
+        for server in servers:
             _wait_ready(server)
-            yield path
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+        yield paths
+
+
+def _stop(server: subprocess.Popen[str]) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+    if server.stdout is not None:
+        server.stdout.close()
 
 
 def _wait_ready(server: subprocess.Popen[str]) -> None:
@@ -123,16 +152,30 @@ def _wait_ready(server: subprocess.Popen[str]) -> None:
 
 def measure_run(client: str, workload: str, count: int, socket_path: str) -> dict[str, Any]:
     """One run in a fresh process: ``{"calls", "wall", "cpu"}`` of the measured part."""
+    return run_measured(
+        "bench.workloads", [client, workload, str(count), socket_path], f"{client} on {workload!r}"
+    )
+
+
+def run_measured(
+    module: str,
+    argv: list[str],
+    what: str,
+    env: dict[str, str] | None = None,
+    timeout: float = _RUN_TIMEOUT,
+) -> dict[str, Any]:
+    """``python -m module *argv`` in a fresh process; the JSON it prints (RuntimeError if it fails)."""
     done = subprocess.run(
-        [sys.executable, "-m", "bench.workloads", client, workload, str(count), socket_path],
+        [sys.executable, "-m", module, *argv],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
-        timeout=_RUN_TIMEOUT,
+        timeout=timeout,
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"{client} on {workload!r} failed:\n{done.stderr}")
+        raise RuntimeError(f"{what} failed:\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout)
     return result
 
@@ -168,7 +211,7 @@ def run_all(
     with (
         canned_server(monitor_events, server_cpus) as canned,
         canned_server(monitor_events, server_cpus, "conductor") as conductor,
-        _affinity(client_cpus),
+        affinity(client_cpus),
     ):
         socket_paths: dict[Server, str] = {"canned": canned, "conductor": conductor}
         for repeat in range(repeats):

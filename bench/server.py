@@ -38,6 +38,7 @@ PARSE_ERROR = (
     b'{"jsonrpc":"2.0","error":{"code":-32700,"message":"Parse error","data":null},"id":null}\n'
 )
 _EVENT_BATCH = 1000
+_SHUTDOWN_TICKS = 100
 
 CONDUCTOR_CPU_SECONDS = {"daemon.health": 100e-6, "job.list": 200e-6}
 """CPU a running conductor spends on a request, beyond reading and writing it.
@@ -89,8 +90,11 @@ class CannedConductor:
         monitor_events: int,
         cpu_seconds: dict[str, float] | None = None,
         slots: int | None = None,
+        answer_after: float = 0.0,
     ) -> None:
         self._cpu_seconds = cpu_seconds or {}
+        # A host farther away than this one: the network's round trip, spent waiting.
+        self._answer_after = answer_after
         # As the conductor's: taken once a connection is accepted, before it is read.
         self._slots = asyncio.Semaphore(slots) if slots is not None else None
         results = recorded_results()
@@ -100,9 +104,12 @@ class CannedConductor:
         # The conductor writes notifications with json.dumps' default separators.
         event = {"jsonrpc": "2.0", "method": "monitor.event", "params": MONITOR_EVENT}
         self._event_batch = (json.dumps(event) + "\n").encode() * _EVENT_BATCH
+        self.open_connections: set[asyncio.StreamWriter] = set()
+        """Connections being served: closed when the server stops, which ends their tasks."""
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Answer one connection's requests in order until the client closes it."""
+        self.open_connections.add(writer)
         try:
             async with self._slots or contextlib.nullcontext():
                 while line := await reader.readline():
@@ -110,6 +117,7 @@ class CannedConductor:
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
         finally:
+            self.open_connections.discard(writer)
             writer.close()
 
     async def _answer(self, line: bytes, writer: asyncio.StreamWriter) -> None:
@@ -126,6 +134,8 @@ class CannedConductor:
             head = self._result_head(request)
             if cpu := self._cpu_seconds.get(request.method):
                 _spend_cpu(cpu)
+            if self._answer_after:
+                await asyncio.sleep(self._answer_after)
         writer.writelines((head, request.id, b"}\n"))
         await writer.drain()
 
@@ -154,12 +164,16 @@ class CannedConductor:
         writer.write(self._event_batch[: len(self._event_batch) // _EVENT_BATCH * rest])
 
 
-async def run(socket_path: str, monitor_events: int, *, like_conductor: bool = False) -> None:
+async def run(
+    socket_path: str, monitor_events: int, *, like_conductor: bool = False, answer_after: float = 0
+) -> None:
     """Serve on ``socket_path`` until SIGTERM or SIGINT."""
     if like_conductor:
-        conductor = CannedConductor(monitor_events, CONDUCTOR_CPU_SECONDS, CONDUCTOR_SLOTS)
+        conductor = CannedConductor(
+            monitor_events, CONDUCTOR_CPU_SECONDS, CONDUCTOR_SLOTS, answer_after=answer_after
+        )
     else:
-        conductor = CannedConductor(monitor_events)
+        conductor = CannedConductor(monitor_events, answer_after=answer_after)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -170,6 +184,14 @@ async def run(socket_path: str, monitor_events: int, *, like_conductor: bool = F
         await stop.wait()
     finally:
         server.close()
+        # Clients still connected (an ssh bridge that has not seen its end yet): end
+        # their tasks by closing them, rather than have asyncio.run cancel the tasks.
+        for writer in list(conductor.open_connections):
+            writer.close()
+        for _ in range(_SHUTDOWN_TICKS):
+            if not conductor.open_connections:
+                break
+            await asyncio.sleep(0.01)
 
 
 def main() -> None:
@@ -182,9 +204,23 @@ def main() -> None:
         action="store_true",
         help="spend the conductor's CPU per request and serve as few connections at once",
     )
+    parser.add_argument(
+        "--answer-after",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long before each answer, as a host across a network would take",
+    )
     args = parser.parse_args()
     try:
-        asyncio.run(run(args.socket, args.events, like_conductor=args.conductor))
+        asyncio.run(
+            run(
+                args.socket,
+                args.events,
+                like_conductor=args.conductor,
+                answer_after=args.answer_after,
+            )
+        )
     finally:
         with contextlib.suppress(FileNotFoundError):
             Path(args.socket).unlink()

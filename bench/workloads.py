@@ -26,6 +26,7 @@ import trio
 from bench.floor import AsyncioFloor, TrioFloor
 from bench.payloads import BIG_JOB, BIG_SHEETS, SMALL_JOB, recorded_results
 from marianne_sdk import DaemonClient
+from marianne_sdk._client import LOCAL_MAX_IDLE_SECONDS
 
 Kind = Literal["health", "list", "status", "monitor"]
 Observed = Literal["", "observer", "tracing"]
@@ -43,7 +44,8 @@ client's default, so that both have the same connections to work with."""
 
 _CLIENT_DEFAULTS = inspect.signature(DaemonClient).parameters
 DEFAULT_POOL_SIZE: int = _CLIENT_DEFAULTS["pool_size"].default
-DEFAULT_MAX_IDLE_SECONDS: float = _CLIENT_DEFAULTS["max_idle_seconds"].default
+# The default for a local socket (an ssh:// target's is longer).
+DEFAULT_MAX_IDLE_SECONDS: float = LOCAL_MAX_IDLE_SECONDS
 
 POOL_SIZES = tuple(sorted({1, 2, 4, DEFAULT_POOL_SIZE}))
 """The pool sizes compared against the conductor-like server; the default among them."""
@@ -250,19 +252,19 @@ Gather = Callable[[list[Job]], Coroutine[Any, Any, None]]
 """Runs every job concurrently, on one event loop library."""
 
 
-async def _gather_asyncio(jobs: list[Job]) -> None:
+async def gather_asyncio(jobs: list[Job]) -> None:
     async with asyncio.TaskGroup() as group:
         for job in jobs:
             group.create_task(job())
 
 
-async def _gather_trio(jobs: list[Job]) -> None:
+async def gather_trio(jobs: list[Job]) -> None:
     async with trio.open_nursery() as nursery:
         for job in jobs:
             nursery.start_soon(job)
 
 
-async def _gather_anyio(jobs: list[Job]) -> None:
+async def gather_anyio(jobs: list[Job]) -> None:
     async with anyio.create_task_group() as group:
         for job in jobs:
             group.start_soon(job)
@@ -327,15 +329,30 @@ async def _operate(driver: Driver, gather: Gather, workload: Workload, count: in
     return count // workload.callers * workload.callers
 
 
-async def measure(driver: Driver, gather: Gather, workload: Workload, count: int) -> dict[str, Any]:
-    """Warm up (connections, decoders, caches), then time ``count`` operations."""
+async def measure(
+    driver: Driver,
+    gather: Gather,
+    workload: Workload,
+    count: int,
+    *,
+    children: Callable[[], float] | None = None,
+) -> dict[str, Any]:
+    """Warm up (connections, decoders, caches), then time ``count`` operations.
+
+    ``children``: CPU seconds the process's children have used so far, for
+    ``"ssh_cpu"``, what they used over the measured stretch.
+    """
     # A stream is measured whole, opening included: that is negligible next to its events.
     if workload.kind != "monitor":
         await _operate(driver, gather, workload, max(workload.callers, count // 20))
+    before = children() if children is not None else 0.0
     wall, cpu = time.perf_counter(), time.process_time()
     calls = await _operate(driver, gather, workload, count)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return {"calls": calls, "wall": wall, "cpu": cpu}
+    result = {"calls": calls, "wall": wall, "cpu": cpu}
+    if children is not None:
+        result["ssh_cpu"] = children() - before
+    return result
 
 
 def _lanes(workload: Workload) -> int:
@@ -345,7 +362,7 @@ def _lanes(workload: Workload) -> int:
 async def _run_floor_asyncio(path: str, workload: Workload, count: int) -> dict[str, Any]:
     floor = await AsyncioFloor.connect(path, _lanes(workload))
     try:
-        return await measure(FloorDriver(floor), _gather_asyncio, workload, count)
+        return await measure(FloorDriver(floor), gather_asyncio, workload, count)
     finally:
         await floor.aclose()
 
@@ -353,7 +370,7 @@ async def _run_floor_asyncio(path: str, workload: Workload, count: int) -> dict[
 async def _run_floor_trio(path: str, workload: Workload, count: int) -> dict[str, Any]:
     floor = await TrioFloor.connect(path, _lanes(workload))
     try:
-        return await measure(FloorDriver(floor), _gather_trio, workload, count)
+        return await measure(FloorDriver(floor), gather_trio, workload, count)
     finally:
         await floor.aclose()
 
@@ -401,7 +418,7 @@ async def _run_sdk(path: str, workload: Workload, count: int) -> dict[str, Any]:
             driver: Driver = NewClientDriver(client, path, options)
         else:
             driver = SdkDriver(client)
-        return await measure(driver, _gather_anyio, workload, count)
+        return await measure(driver, gather_anyio, workload, count)
 
 
 def run(client: str, path: str, workload: Workload, count: int) -> dict[str, Any]:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from tests.sshd import unavailable_outcome
 
 from bench.harness import IMPORTS, ROOT
+from bench.remote import FLEET_CLIENTS
+from bench.remote_report import SKIPPED_LABEL
+from bench.remote_runs import FLEET_SIZES, REMOTE_WORKLOADS
 from bench.workloads import (
     DEFAULT_POOL_SIZE,
+    FLOORS,
     NEW_CONNECTION,
     OBSERVED_WORKLOADS,
     POOL_SIZES,
@@ -28,6 +34,7 @@ from bench.workloads import (
 @dataclass(frozen=True)
 class SmokeRun:
     stdout: str
+    stderr: str
     result: dict[str, Any]
 
     def rows(self) -> dict[tuple[str, str], dict[str, Any]]:
@@ -46,7 +53,7 @@ def smoke_run(tmp_path_factory: pytest.TempPathFactory) -> SmokeRun:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    return SmokeRun(done.stdout, json.loads(output.read_text()))
+    return SmokeRun(done.stdout, done.stderr, json.loads(output.read_text()))
 
 
 def test_smoke_run_covers_every_workload_and_client(smoke_run: SmokeRun) -> None:
@@ -108,3 +115,45 @@ def test_smoke_run_prints_what_observing_costs(smoke_run: SmokeRun) -> None:
         assert all((workload.name, client) in rows for workload in OBSERVED_WORKLOADS)
         line = next(line for line in lines if line.startswith(f"{client:<12} "))
         assert line.count(" µs") == len(OBSERVED_WORKLOADS)
+
+
+def test_smoke_run_prints_the_remote_rows_or_why_they_were_skipped(smoke_run: SmokeRun) -> None:
+    remote, stdout = smoke_run.result["remote"], smoke_run.stdout
+    assert "failed" not in remote, smoke_run.stderr
+    if "skipped" in remote:
+        assert f"{SKIPPED_LABEL}: {remote['skipped']}" in stdout
+        unavailable_outcome(remote["skipped"])  # skips, saying why; fails under CI
+    clients = available_clients()
+    rows = {(row["workload"], row["client"], row["via"]): row for row in remote["rows"]}
+    for client in clients:
+        vias = [row_via for (_, row_client, row_via) in rows if row_client == client]
+        floor_via = "ssh+socat" if shutil.which("socat") else "ssh+bridge"
+        expected = {floor_via} if client in FLOORS else {"local", "ssh"}
+        assert expected <= set(vias), client
+        for workload in REMOTE_WORKLOADS:
+            for via in set(vias):
+                row = rows[workload.name, client, via]
+                assert row["calls"] > 0
+                assert row["calls_per_second"]["median"] > 0
+                line = f"{workload.name:<28} {client:<14} {via:<10} "
+                assert any(each.startswith(line) for each in stdout.splitlines())
+        if client not in FLOORS:
+            assert any(
+                row["client"] == client and row["via"] == "ssh" for row in remote["openings"]
+            )
+    fleets = {row["client"]: row for row in remote["fleet_rows"]}
+    far_fleets = {row["client"]: row for row in remote["far_fleet_rows"]}
+    assert set(fleets) == set(far_fleets) == {c for c in FLEET_CLIENTS if c in clients}
+    for client in fleets:
+        for row in (fleets[client], far_fleets[client]):
+            assert sorted(int(size) for size in row["fleets"]) == list(FLEET_SIZES)
+            assert row["slowest_single"] > 0
+        # The far servers answer after their round trip: no call comes back sooner.
+        assert far_fleets[client]["fastest_single"] >= remote["far_round_trip"]
+        fleet_lines = [
+            line for line in stdout.splitlines() if line.startswith(f"{'fleet':<14} {client:<14}")
+        ]
+        assert len(fleet_lines) == 2, "one line in each fleet table"
+    goals = [target["goal"] for target in smoke_run.result["targets"]]
+    assert sum(goal.startswith("over ssh, ") for goal in goals) == 2 * len(REMOTE_WORKLOADS)
+    assert sum(goal.startswith("fleet over 16 ssh targets") for goal in goals) == len(fleets)
