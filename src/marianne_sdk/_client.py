@@ -63,8 +63,8 @@ LOCAL_MAX_IDLE_SECONDS = 1.0
 REMOTE_MAX_IDLE_SECONDS = 10.0
 """How long an unused connection to an ``ssh://`` target stays open.
 
-Opening one starts an ssh session: about 0.4 s against 0.1 ms for a local
-socket (``make bench``). Kept 10 s, a program that pauses longer pays at most
+Opening one starts an ssh session: about 0.35-0.4 s against 0.3 ms for a
+local socket (``make bench``). Kept 10 s, a program that pauses longer pays at most
 4% of its time reopening, and holds one of the remote conductor's slots for
 10 s after its last call (README, "Remote conductors").
 """
