@@ -455,4 +455,4 @@ async def test_on_trio_notifications_let_other_tasks_run(
             await fake.wait_for(lambda: fake.count("daemon.health") == 21)
         task_group.cancel_scope.cancel()
     if on_trio:
-        assert turns_while_notifying >= 20
+        assert turns_while_notifying >= 10, "about one turn per notify; none without checkpoints"
