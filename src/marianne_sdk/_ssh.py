@@ -220,11 +220,6 @@ class SSHProcess:
         self._close.atexit = False  # at exit, the reaper stops every child itself
         _reaper.track(self)
 
-    @property
-    def pid(self) -> int:
-        """The ssh child's process id."""
-        return self._popen.pid
-
     @classmethod
     def start(cls, target: SSHTarget, connect_timeout: float) -> SSHProcess:
         """Start ssh to ``target``; :class:`SSHFailed` if it cannot be run.
@@ -303,11 +298,6 @@ class SSHProcess:
                 await anyio.sleep(delay)
                 delay = min(2 * delay, _POLL_MAX)
         return exit_failure(self.target, self._popen.returncode, self.stderr_tail())
-
-    @property
-    def closed(self) -> bool:
-        """Whether :meth:`close` has been called."""
-        return not self._close.alive
 
     def close(self) -> None:
         """Close the connection and leave ssh to the reaper. Idempotent; never blocks."""
